@@ -1,0 +1,64 @@
+# dlr-vault: every target builds or reuses .venv from the project's own pinned requirement files.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        ?= .venv
+CHECKOV_VENV?= .venv-checkov
+BIN         := $(VENV)/bin
+# Python 3.13 from PATH or pyenv; a pyenv shim that is not active is skipped.
+PY313       ?= $(shell bash local/find-python313.sh)
+export PATH := $(abspath $(BIN)):$(if $(PY313),$(dir $(PY313)),):$(PATH)
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: help venv demo test unit lint static build validate bench report deploy lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements-dev.txt layers/common/requirements.txt constraints.txt
+	@test -n "$(PY313)" || { echo "Python 3.13 not found: install it (e.g. 'pyenv install 3.13') or put python3.13 on PATH"; exit 1; }
+	@echo "creating $(VENV) with $(PY313)"
+	$(PY313) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+venv: $(BIN)/.installed  ## create or reuse the virtualenv
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@test -n "$(PY313)" || { echo "Python 3.13 not found"; exit 1; }
+	$(PY313) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+demo: venv  ## run the whole pipeline locally (moto + Infobip simulator), serve the lookup on :3000
+	$(BIN)/python -m local.demo $(DEMO_ARGS)
+
+unit: venv  ## the pytest suite only
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: venv  ## ruff, bandit, cfn-lint and sam validate --lint
+	$(BIN)/ruff check .
+	$(BIN)/bandit -q -ll -r layers functions local
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint --template-file template.yaml
+
+static: $(CHECKOV_VENV)/.installed  ## checkov over the template (own venv: its pins clash with aws-sam-cli)
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
+
+build: venv  ## sam build (no container)
+	$(BIN)/sam build --parallel --cached
+
+test: unit lint static build  ## everything CI runs: tests, linters, checkov, sam build
+
+bench: venv  ## benchmarks against moto server and the simulator; prints a table
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+deploy: build  ## sam deploy (guided the first time)
+	$(BIN)/sam deploy $(if $(wildcard samconfig.toml),,--guided) $(DEPLOY_ARGS)
+
+lock:  ## re-pin constraints.txt from a fresh resolve
+	$(PY313) -m venv /tmp/dlr-vault-lock && /tmp/dlr-vault-lock/bin/pip install -q -r requirements-dev.txt && /tmp/dlr-vault-lock/bin/pip freeze > constraints.txt
+
+clean:  ## remove build output and virtualenvs
+	rm -rf .aws-sam $(VENV) $(CHECKOV_VENV)

@@ -1,0 +1,73 @@
+"""The S3 archive: raw pages (the log everything else is derived from) and JSON Lines copies.
+
+Raw keys sort by fetch time (`raw/dt=YYYY-MM-DD/YYYYMMDDTHHMMSSffffffZ-<id>.json.gz`), so
+`ListObjectsV2(StartAfter=checkpoint)` yields exactly the pages not yet processed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from dlr_vault.reports import Report
+
+RAW_PREFIX = "raw/"
+REPORTS_PREFIX = "reports/"
+PREFLIGHT_KEY = "health/preflight"
+
+
+class Archive:
+    def __init__(self, bucket: str, s3: Any) -> None:
+        self.bucket = bucket
+        self._s3 = s3
+
+    @staticmethod
+    def raw_key(fetched_at: datetime, version: int) -> str:
+        """A fresh, time-sortable key for a page of API `version` fetched at `fetched_at`."""
+        moment = fetched_at.astimezone(UTC)
+        return f"{RAW_PREFIX}dt={moment:%Y-%m-%d}/{moment:%Y%m%dT%H%M%S%f}Z-{uuid.uuid4().hex[:12]}.v{version}.json.gz"
+
+    @staticmethod
+    def version_of(raw_key: str) -> int:
+        """The API version a raw page came from (named in its key)."""
+        return 3 if raw_key.endswith(".v3.json.gz") else 1
+
+    @staticmethod
+    def jsonl_key(raw_key: str) -> str:
+        """The JSON Lines twin of a raw page: same partition and name, so rewriting it is idempotent."""
+        return REPORTS_PREFIX + raw_key.removeprefix(RAW_PREFIX).removesuffix(".json.gz") + ".jsonl.gz"
+
+    def put_raw(self, key: str, body: bytes) -> None:
+        """Store a page's bytes exactly as received (gzip, deterministic)."""
+        self._put(key, gzip.compress(body, compresslevel=6, mtime=0), "application/json")
+
+    def get_raw(self, key: str) -> bytes:
+        obj = self._s3.get_object(Bucket=self.bucket, Key=key)
+        return gzip.decompress(obj["Body"].read())
+
+    def raw_keys_after(self, start_after: str | None) -> Iterator[str]:
+        """Raw page keys after `start_after`, oldest first."""
+        kwargs = {"Bucket": self.bucket, "Prefix": RAW_PREFIX}
+        if start_after:
+            kwargs["StartAfter"] = start_after
+        for page in self._s3.get_paginator("list_objects_v2").paginate(**kwargs):
+            for obj in page.get("Contents", []):
+                yield obj["Key"]
+
+    def put_jsonl(self, raw_key: str, reports: list[Report]) -> str:
+        """One report per line, every field as Infobip sent it, for Athena/DuckDB."""
+        key = self.jsonl_key(raw_key)
+        lines = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in reports)
+        self._put(key, gzip.compress(lines.encode("utf-8"), compresslevel=6, mtime=0), "application/x-ndjson")
+        return key
+
+    def probe_writable(self) -> None:
+        """Preflight: prove the bucket takes writes before anything is consumed at Infobip."""
+        self._put(PREFLIGHT_KEY, datetime.now(UTC).isoformat().encode(), "text/plain")
+
+    def _put(self, key: str, data: bytes, content_type: str) -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)

@@ -1,0 +1,35 @@
+"""boto3 clients made once per container, with retries and a connection pool sized for batch writes."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=3,
+    read_timeout=10,
+    max_pool_connections=16,
+    tcp_keepalive=True,
+)
+
+
+@cache
+def client(service: str) -> Any:
+    """A shared client for `service` (thread-safe; reused across warm invocations)."""
+    return boto3.client(service, config=_CONFIG)
+
+
+@cache
+def _secrets() -> Any:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_client=client("secretsmanager"))
+
+
+def secret(name: str, max_age: int = 300) -> str:
+    """A secret's SecretString, cached by Powertools for `max_age` seconds (key rotation lands within it)."""
+    return _secrets().get(name, max_age=max_age)

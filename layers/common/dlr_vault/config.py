@@ -1,0 +1,77 @@
+"""Settings read once from the environment the template wires; bad values fail at cold start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+MAX_PAGE_SIZE = {1: 10000, 3: 1000}
+
+
+class ConfigError(ValueError):
+    """A missing or out-of-range setting."""
+
+
+def _require(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"environment variable {name} is required")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class CollectorSettings:
+    base_url: str
+    api_key_secret: str
+    api_version: int
+    page_size: int
+    retention_days: int
+    reports_table: str
+    state_table: str
+    archive_bucket: str
+    read_timeout: float
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> CollectorSettings:
+        version = _integer(env, "INFOBIP_API_VERSION", 1, 1, 3)
+        if version not in MAX_PAGE_SIZE:
+            raise ConfigError(f"INFOBIP_API_VERSION must be 1 or 3, got {version}")
+        base_url = _require(env, "INFOBIP_BASE_URL").rstrip("/")
+        if not base_url.startswith(("https://", "http://")):
+            raise ConfigError("INFOBIP_BASE_URL must start with https://")
+        return cls(
+            base_url=base_url,
+            api_key_secret=_require(env, "INFOBIP_API_KEY_SECRET"),
+            api_version=version,
+            page_size=_integer(env, "PAGE_SIZE", 1000, 1, MAX_PAGE_SIZE[version]),
+            retention_days=_integer(env, "RETENTION_DAYS", 0, 0, 36500),
+            reports_table=_require(env, "REPORTS_TABLE"),
+            state_table=_require(env, "STATE_TABLE"),
+            archive_bucket=_require(env, "ARCHIVE_BUCKET"),
+            read_timeout=float(_integer(env, "INFOBIP_READ_TIMEOUT", 20, 1, 300)),
+        )
+
+
+@dataclass(frozen=True)
+class LookupSettings:
+    reports_table: str
+    cursor_key_secret: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> LookupSettings:
+        return cls(
+            reports_table=_require(env, "REPORTS_TABLE"),
+            cursor_key_secret=_require(env, "CURSOR_KEY_SECRET"),
+        )

@@ -1,0 +1,143 @@
+"""The DynamoDB index: one item per messageId, the report with the later `doneAt` wins.
+
+Writes are batched (25 per request) after one batched read of the current `doneAt`s, so a
+replayed or out-of-order page never overwrites newer data and an identical page writes nothing.
+The lease in `state.py` guarantees a single writer between that read and the write.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from dlr_vault.reports import Report, parse_timestamp, status_group
+
+BULK_INDEX = "bulkId-sentAt-index"
+_EPOCH = "1970-01-01T00:00:00.000Z"
+_BATCH_WRITE = 25
+_BATCH_GET = 100
+_MAX_ATTEMPTS = 8
+
+
+class IndexWriteError(RuntimeError):
+    """DynamoDB kept refusing writes after bounded retries."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A report ready to index, with the fields the index orders and filters by."""
+
+    message_id: str
+    done_at: str  # normalised UTC, "" if missing or unparseable (loses to any real time)
+    item: dict[str, Any]
+
+
+def make_entry(report: Report, *, version: int, raw_key: str, source: str, expires_at: int | None) -> Entry | None:
+    """The index item for `report`; None when it has no usable messageId (it stays in raw/)."""
+    message_id = report.get("messageId")
+    if not isinstance(message_id, str) or not message_id:
+        return None
+    done_at = parse_timestamp(report.get("doneAt")) or ""
+    item: dict[str, Any] = {
+        "messageId": {"S": message_id},
+        "report": {"S": json.dumps(report, ensure_ascii=False, separators=(",", ":"))},
+        "apiVersion": {"N": str(version)},
+        "statusGroup": {"S": status_group(report)},
+        "rawKey": {"S": raw_key},
+        "source": {"S": source},
+    }
+    if done_at:
+        item["doneAt"] = {"S": done_at}
+    bulk_id = report.get("bulkId")
+    if isinstance(bulk_id, str) and bulk_id:
+        item["bulkId"] = {"S": bulk_id}
+        item["sentAt"] = {"S": parse_timestamp(report.get("sentAt")) or done_at or _EPOCH}
+    if expires_at:
+        item["expiresAt"] = {"N": str(expires_at)}
+    return Entry(message_id, done_at, item)
+
+
+def latest_per_message(entries: Iterable[Entry]) -> dict[str, Entry]:
+    """Within one batch, keep only the newest report of each messageId (first one on ties)."""
+    latest: dict[str, Entry] = {}
+    for entry in entries:
+        kept = latest.get(entry.message_id)
+        if kept is None or entry.done_at > kept.done_at:
+            latest[entry.message_id] = entry
+    return latest
+
+
+class ReportIndex:
+    def __init__(self, table: str, dynamodb: Any, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.table = table
+        self._ddb = dynamodb
+        self._sleep = sleep
+
+    def put(self, entries: Iterable[Entry]) -> tuple[int, int]:
+        """Index `entries`; returns (written, skipped as not newer than what is stored)."""
+        latest = latest_per_message(entries)
+        stored = self._stored_done_at(list(latest))
+        fresh = [e for mid, e in latest.items() if mid not in stored or e.done_at > stored[mid]]
+        for start in range(0, len(fresh), _BATCH_WRITE):
+            self._batch_write([{"PutRequest": {"Item": e.item}} for e in fresh[start : start + _BATCH_WRITE]])
+        return len(fresh), len(latest) - len(fresh)
+
+    def get(self, message_id: str) -> dict[str, Any] | None:
+        return self._ddb.get_item(TableName=self.table, Key={"messageId": {"S": message_id}}).get("Item")
+
+    def query_bulk(self, bulk_id: str, limit: int, start_key: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of a bulk's items in `sentAt` order, and the key to continue from."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": BULK_INDEX,
+            "KeyConditionExpression": "bulkId = :b",
+            "ExpressionAttributeValues": {":b": {"S": bulk_id}},
+            "Limit": limit,
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        answer = self._ddb.query(**kwargs)
+        return answer.get("Items", []), answer.get("LastEvaluatedKey")
+
+    def probe_writable(self) -> None:
+        """Preflight: a conditional write that can never succeed proves access without writing."""
+        try:
+            self._ddb.put_item(
+                TableName=self.table,
+                Item={"messageId": {"S": "\x00preflight"}},
+                ConditionExpression="attribute_exists(messageId) AND attribute_not_exists(messageId)",
+            )
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return
+
+    def _stored_done_at(self, message_ids: list[str]) -> dict[str, str]:
+        stored: dict[str, str] = {}
+        for start in range(0, len(message_ids), _BATCH_GET):
+            keys = [{"messageId": {"S": m}} for m in message_ids[start : start + _BATCH_GET]]
+            request = {self.table: {"Keys": keys, "ProjectionExpression": "messageId, doneAt", "ConsistentRead": True}}
+            for attempt in range(_MAX_ATTEMPTS):
+                answer = self._ddb.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table, []):
+                    stored[item["messageId"]["S"]] = item.get("doneAt", {}).get("S", "")
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                self._backoff(attempt)
+            else:
+                raise IndexWriteError("DynamoDB left keys unread after retries")
+        return stored
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        pending = {self.table: requests}
+        for attempt in range(_MAX_ATTEMPTS):
+            pending = self._ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                return
+            self._backoff(attempt)
+        raise IndexWriteError(f"DynamoDB left {len(pending.get(self.table, []))} items unwritten after retries")
+
+    def _backoff(self, attempt: int) -> None:
+        self._sleep(min(2.0, 0.05 * 2**attempt))

@@ -1,0 +1,34 @@
+"""The one place Powertools Logger and Metrics are made; service and namespace come from POWERTOOLS_* env.
+
+Logs carry counts, keys and ids only: never a report, a phone number or an API key.
+"""
+
+from aws_lambda_powertools import Logger, Metrics
+
+logger = Logger()
+metrics = Metrics()
+
+
+def publish_run(stats: dict, seconds_behind: float | None) -> None:
+    """Emit one run's figures as CloudWatch metrics (EMF); `SuccessfulRuns` is the heartbeat."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    count = MetricUnit.Count
+    for name, key in (
+        ("Pages", "pages"),
+        ("CaughtUpPages", "caught_up_pages"),
+        ("ReportsFetched", "fetched"),
+        ("ReportsArchived", "archived"),
+        ("ReportsIndexed", "indexed"),
+        ("QuarantinedPages", "quarantined"),
+        ("Retries", "retries"),
+        ("PossibleGaps", "possible_gaps"),
+        ("DeprecationNotices", "deprecation_notices"),
+    ):
+        metrics.add_metric(name=name, unit=count, value=stats[key])
+    metrics.add_metric(name="SuccessfulRuns", unit=count, value=1 if stats["outcome"] == "ok" else 0)
+    if seconds_behind is not None:
+        metrics.add_metric(name="SecondsBehind", unit=MetricUnit.Seconds, value=seconds_behind)
+    for group, value in stats["by_status_group"].items():
+        with single_metric(name="ReportsByStatusGroup", unit=count, value=value, namespace=metrics.namespace) as metric:
+            metric.add_dimension(name="StatusGroup", value=group)

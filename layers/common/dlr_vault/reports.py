@@ -1,0 +1,96 @@
+"""The report model: parsing Infobip pages, strict timestamps, and the v1 <-> v3 shapes.
+
+Reports are kept exactly as Infobip sent them; only derived fields (normalised times, the
+status group) are computed here. Unknown fields and unknown statuses pass through untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+Report = dict[str, Any]
+
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}")
+
+
+class PageParseError(ValueError):
+    """A body that is not an Infobip report page (HTML error page, truncated JSON, ...)."""
+
+
+def parse_timestamp(value: Any) -> str | None:
+    """`2019-11-09T16:00:00.000+0000` -> `2019-11-09T16:00:00.000Z` (UTC); None if not that format."""
+    if not isinstance(value, str) or not _TIMESTAMP.fullmatch(value):
+        return None
+    try:
+        parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        return None
+    return format_utc(parsed)
+
+
+def format_utc(moment: datetime) -> str:
+    """ISO-8601 in UTC with milliseconds and a `Z`: sorts lexicographically in time order."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def parse_page(body: bytes) -> list[Report]:
+    """The `results` of a report page; raises PageParseError for anything else."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PageParseError(f"not JSON: {exc.__class__.__name__}") from None
+    if not isinstance(document, dict):
+        raise PageParseError("top level is not an object")
+    results = document.get("results", [])
+    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+        raise PageParseError("results is not a list of objects")
+    return results
+
+
+def status_group(report: Report) -> str:
+    """Upper-cased status group name (Infobip's casing varies), `UNKNOWN` when absent."""
+    status = report.get("status")
+    name = status.get("groupName") if isinstance(status, dict) else None
+    return name.upper() if isinstance(name, str) and name else "UNKNOWN"
+
+
+_V3_ONLY = {"sender": "from", "messageCount": "smsCount"}
+_NOT_IN_V1 = {"campaignReferenceId"}
+
+
+def to_v1(report: Report) -> Report:
+    """The report in `/sms/1/reports` shape: `from`, `smsCount`, top-level `entityId`/`applicationId`
+    (v3's `campaignReferenceId` has no v1 field and is left out; the stored original keeps it)."""
+    out = {}
+    for key, value in report.items():
+        if key in _NOT_IN_V1:
+            continue
+        if key == "platform" and isinstance(value, dict):
+            out.update({k: v for k, v in value.items() if k in ("entityId", "applicationId")})
+        else:
+            out[_V3_ONLY.get(key, key)] = value
+    return out
+
+
+def to_v3(report: Report) -> Report:
+    """The report in `/sms/3/reports` shape: `sender`, `messageCount`, `platform{entityId,applicationId}`."""
+    renames = {v1: v3 for v3, v1 in _V3_ONLY.items()}
+    out: Report = {}
+    platform = dict(report["platform"]) if isinstance(report.get("platform"), dict) else {}
+    for key, value in report.items():
+        if key in ("entityId", "applicationId"):
+            platform[key] = value
+        elif key != "platform":
+            out[renames.get(key, key)] = value
+    if platform:
+        out["platform"] = platform
+    return out
+
+
+def in_shape(report: Report, version: int) -> Report:
+    """The report as API `version` (1 or 3) would have returned it."""
+    return to_v3(report) if version == 3 else to_v1(report)

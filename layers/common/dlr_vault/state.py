@@ -1,0 +1,79 @@
+"""The collector's run state in its own small table: a lease (one run at a time) and the checkpoint.
+
+Reserved concurrency 1 already serialises scheduled runs; the lease also covers manual
+invocations and replays, because the checkpoint is only correct with a single writer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+STATE_KEY = {"pk": {"S": "collector"}}
+
+
+class LeaseLost(RuntimeError):
+    """Another run holds the lease; this run must not move the checkpoint."""
+
+
+class RunState:
+    def __init__(self, table: str, dynamodb: Any, owner: str) -> None:
+        self.table = table
+        self._ddb = dynamodb
+        self.owner = owner
+
+    def acquire(self, now: float, until: float) -> bool:
+        """Take the lease unless a live one exists; False means another run is active."""
+        try:
+            self._ddb.update_item(
+                TableName=self.table,
+                Key=STATE_KEY,
+                UpdateExpression="SET leaseOwner = :me, leaseUntil = :until",
+                ConditionExpression="attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :me",
+                ExpressionAttributeValues={":me": {"S": self.owner}, ":until": {"N": f"{until:.3f}"}, ":now": {"N": f"{now:.3f}"}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release(self) -> None:
+        try:
+            self._ddb.update_item(
+                TableName=self.table,
+                Key=STATE_KEY,
+                UpdateExpression="REMOVE leaseOwner, leaseUntil",
+                ConditionExpression="leaseOwner = :me",
+                ExpressionAttributeValues={":me": {"S": self.owner}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def checkpoint(self) -> str | None:
+        item = self._ddb.get_item(TableName=self.table, Key=STATE_KEY, ConsistentRead=True).get("Item", {})
+        return item.get("lastRawKey", {}).get("S")
+
+    def advance(self, raw_key: str) -> None:
+        """Record `raw_key` as fully processed; only the lease holder may, and never backwards."""
+        try:
+            self._ddb.update_item(
+                TableName=self.table,
+                Key=STATE_KEY,
+                UpdateExpression="SET lastRawKey = :key",
+                ConditionExpression="leaseOwner = :me AND (attribute_not_exists(lastRawKey) OR lastRawKey < :key)",
+                ExpressionAttributeValues={":me": {"S": self.owner}, ":key": {"S": raw_key}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            item = self._ddb.get_item(TableName=self.table, Key=STATE_KEY, ConsistentRead=True).get("Item", {})
+            if item.get("leaseOwner", {}).get("S") != self.owner:
+                raise LeaseLost(f"checkpoint not advanced to {raw_key}: another run holds the lease") from None
+            # Still ours: the checkpoint is already past this key (clock skew between instances).
+
+    def reset(self) -> None:
+        """Forget the checkpoint: the next run re-indexes the whole raw archive (idempotent)."""
+        self._ddb.update_item(TableName=self.table, Key=STATE_KEY, UpdateExpression="REMOVE lastRawKey")

@@ -1,0 +1,230 @@
+"""The local stack: AWS resources created from `template.yaml`'s own definitions, on moto.
+
+moto cannot expand the SAM transform or run Lambda code, so this module reads the template,
+creates its tables, bucket and secrets with boto3 against whatever endpoint the clients point
+at (moto in-process or moto server), and builds each function's environment the way
+CloudFormation would resolve it. There is no second, hand-written copy of any resource.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that turns CloudFormation short tags (!Ref, !Sub, ...) into their long form."""
+
+
+def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+@dataclass
+class Resolver:
+    """Resolves the intrinsics the template uses, with local names for its resources."""
+
+    template: dict[str, Any]
+    parameters: dict[str, str]
+    names: dict[str, str] = field(default_factory=dict)
+
+    def parameter(self, name: str) -> str:
+        if name in self.parameters:
+            return str(self.parameters[name])
+        default = self.template["Parameters"][name].get("Default")
+        if default is None:
+            raise KeyError(f"template parameter {name} has no default: pass it")
+        return str(default)
+
+    def arn(self, logical: str) -> str:
+        kind = self.template["Resources"][logical]["Type"]
+        name = self.names[logical]
+        return {
+            "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
+            "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
+        }.get(kind, name)
+
+    def ref(self, name: str) -> str:
+        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws", "AWS::StackName": "dlr-vault-local"}
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.template.get("Parameters", {}):
+            return self.parameter(name)
+        return self.names[name]
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Ref"}:
+            return self.ref(value["Ref"])
+        if set(value) == {"Fn::GetAtt"}:
+            logical, attribute = value["Fn::GetAtt"]
+            return self.arn(logical) if attribute == "Arn" else self.names[logical]
+        if set(value) == {"Fn::Sub"}:
+            text = value["Fn::Sub"]
+            while "${" in text:
+                start = text.index("${")
+                end = text.index("}", start)
+                token = text[start + 2 : end]
+                logical, _, attribute = token.partition(".")
+                replacement = self.arn(logical) if attribute == "Arn" else self.ref(token)
+                text = text[:start] + replacement + text[end + 1 :]
+            return text
+        return {k: self(v) for k, v in value.items()}
+
+
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-local") -> dict[str, str]:
+    """Create every table, bucket and secret the template defines; returns logical id -> name."""
+    template = resolver.template
+    ddb, s3, sm = clients("dynamodb"), clients("s3"), clients("secretsmanager")
+    for logical, resource in resources_of(template, "AWS::DynamoDB::Table").items():
+        name = resolver.names.setdefault(logical, f"{prefix}-{logical}")
+        props = resolver(resource["Properties"])
+        if "SSESpecification" in props:  # CloudFormation spells it SSEEnabled, the API Enabled
+            props["SSESpecification"] = {"Enabled": props["SSESpecification"]["SSEEnabled"]}
+        ddb.create_table(
+            TableName=name,
+            **{k: props[k] for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode", "SSESpecification", "DeletionProtectionEnabled") if k in props},
+        )
+        if "TimeToLiveSpecification" in props:
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
+        if props.get("PointInTimeRecoverySpecification"):
+            ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification=props["PointInTimeRecoverySpecification"])
+    for logical, resource in resources_of(template, "AWS::S3::Bucket").items():
+        name = resolver.names.setdefault(logical, f"{prefix}-{logical}".lower())
+        props = resolver(resource["Properties"])
+        s3.create_bucket(Bucket=name)
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+        rules = [  # CloudFormation's ServerSideEncryptionByDefault is the API's ApplyServerSideEncryptionByDefault
+            {"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"], "BucketKeyEnabled": r.get("BucketKeyEnabled", False)}
+            for r in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        ]
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+    # AWS::S3::BucketPolicy is not applied: its only statement denies requests without TLS, and
+    # the local endpoints speak plain HTTP on 127.0.0.1 (tests/unit/test_template.py checks it).
+    for logical, resource in resources_of(template, "AWS::SecretsManager::Secret").items():
+        name = resolver.names.setdefault(logical, f"{prefix}/{logical}")
+        length = resource["Properties"].get("GenerateSecretString", {}).get("PasswordLength", 32)
+        sm.create_secret(Name=name, SecretString=secrets.token_urlsafe(length)[:length])
+    return resolver.names
+
+
+def function_environment(resolver: Resolver, function: str) -> dict[str, str]:
+    """The environment CloudFormation would give `function`: Globals merged with its own."""
+    template = resolver.template
+    merged = dict(template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
+    merged.update(template["Resources"][function]["Properties"].get("Environment", {}).get("Variables", {}))
+    return {k: str(resolver(v)) for k, v in merged.items()}
+
+
+def function_routes(template: dict[str, Any], function: str) -> list[tuple[str, str]]:
+    """(method, path) of every API event of `function`, as the template declares them."""
+    events = template["Resources"][function]["Properties"].get("Events", {})
+    return [(e["Properties"]["Method"].upper(), e["Properties"]["Path"]) for e in events.values() if e["Type"] == "Api"]
+
+
+def load_handler(function_dir: str) -> ModuleType:
+    """Import `functions/<dir>/app.py` under a unique module name (both handlers are `app.py`)."""
+    name = f"dlr_vault_{function_dir}_app"
+    if name in sys.modules:
+        return sys.modules[name]
+    layer = str(ROOT / "layers" / "common")
+    if layer not in sys.path:
+        sys.path.insert(0, layer)
+    spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / function_dir / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def apply_environment(env: dict[str, str]) -> None:
+    """Set a function's environment in this process (local invocations share one process)."""
+    os.environ.update(env)
+
+
+@dataclass
+class LocalStack:
+    """The template's resources on moto, with the functions' environments resolved against them."""
+
+    resolver: Resolver
+    clients: Any
+
+    @property
+    def names(self) -> dict[str, str]:
+        return self.resolver.names
+
+    def environment(self, function: str) -> dict[str, str]:
+        return function_environment(self.resolver, function)
+
+
+def build_stack(clients: Any, parameters: dict[str, str], infobip_api_key: str) -> LocalStack:
+    """Create the template's resources and the Infobip key secret the deployer would have made."""
+    resolver = Resolver(load_template(), parameters)
+    create_resources(resolver, clients)
+    clients("secretsmanager").create_secret(Name=parameters["InfobipApiKeySecret"], SecretString=infobip_api_key)
+    return LocalStack(resolver, clients)
+
+
+def reset_runtime() -> None:
+    """Forget cached clients, secrets and handler wiring (a new 'cold start' in this process)."""
+    from aws_lambda_powertools.utilities.parameters.base import clear_caches
+
+    from dlr_vault import aws
+
+    aws.client.cache_clear()
+    aws._secrets.cache_clear()
+    clear_caches()
+    for function_dir in ("collector", "lookup"):
+        module = sys.modules.get(f"dlr_vault_{function_dir}_app")
+        for cached in vars(module).values() if module else ():
+            if hasattr(cached, "cache_clear") and getattr(cached, "__module__", "") == module.__name__:
+                cached.cache_clear()
+
+
+def start_moto_server(port: int = 0) -> tuple[Any, str]:
+    """moto in server mode on 127.0.0.1; returns the server and its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, bound = server.get_host_and_port()
+    return server, f"http://{host}:{bound}"

@@ -1,0 +1,83 @@
+"""Fixtures: moto (in-process) with the template's resources, the Infobip simulator, the handlers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from local.infobip_sim import InfobipSimulator
+from local.stack import LocalStack, build_stack, load_handler, reset_runtime
+from tests.kit import FakeLambdaContext, load_event
+
+SECRET_NAME = "dlr-vault/infobip-api-key"
+
+
+@pytest.fixture(autouse=True)
+def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "DlrVault",
+        "POWERTOOLS_SERVICE_NAME": "dlr-vault",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    if "AWS_ENDPOINT_URL" in os.environ and not os.environ.get("DLR_VAULT_KEEP_ENDPOINT"):
+        monkeypatch.delenv("AWS_ENDPOINT_URL")
+
+
+@pytest.fixture
+def sim() -> Iterator[InfobipSimulator]:
+    with InfobipSimulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def aws() -> Iterator[Callable[[str], Any]]:
+    """moto in-process; yields the package's own client factory (the clients the code uses)."""
+    with mock_aws():
+        reset_runtime()
+        from dlr_vault import aws as aws_clients
+
+        yield aws_clients.client
+    reset_runtime()
+
+
+@pytest.fixture
+def make_stack(aws: Callable[[str], Any], sim: InfobipSimulator, monkeypatch: pytest.MonkeyPatch) -> Callable[..., LocalStack]:
+    """Build the template's resources; template parameters can be overridden per test."""
+
+    def make(**parameters: str) -> LocalStack:
+        stack = build_stack(aws, {"InfobipBaseUrl": sim.base_url, "InfobipApiKeySecret": SECRET_NAME, **parameters}, sim.api_key)
+        for function in ("CollectorFunction", "LookupFunction"):
+            for name, value in stack.environment(function).items():
+                monkeypatch.setenv(name, value)
+        monkeypatch.setenv("INFOBIP_READ_TIMEOUT", "2")
+        reset_runtime()
+        return stack
+
+    return make
+
+
+@pytest.fixture
+def stack(make_stack: Callable[..., LocalStack]) -> LocalStack:
+    return make_stack()
+
+
+@pytest.fixture
+def collect(aws: Callable[[str], Any]) -> Callable[..., dict[str, Any]]:
+    """Invoke the collector handler with events/schedule.json and a fresh Lambda context
+    (build the stack first, with `stack` or `make_stack`)."""
+    handler = load_handler("collector").lambda_handler
+
+    def run(seconds: float = 120.0) -> dict[str, Any]:
+        return handler(load_event("schedule.json"), FakeLambdaContext(seconds=seconds))
+
+    return run

@@ -1,0 +1,183 @@
+"""Test kit: a Lambda context, the events/ loader, the stack fixture's state and AWS fault injection."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botocore.awsrequest import AWSResponse
+
+from local.stack import ROOT
+
+EVENTS = ROOT / "events"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+@dataclass
+class FakeLambdaContext:
+    """What Lambda passes a handler; `seconds` is the time budget of this invocation."""
+
+    seconds: float = 180.0
+    function_name: str = "dlr-vault-local"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:dlr-vault-local"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+    _deadline: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+def _service(client: Any) -> str:
+    return client.meta.service_model.service_id.hyphenize()
+
+
+@contextmanager
+def aws_failing(client: Any, operation: str, *, times: int | None = None, status: int = 503, code: str = "ServiceUnavailable") -> Iterator[dict]:
+    """Answer `operation` on `client` with an HTTP error at the wire (botocore's retries see it),
+    `times` times or for as long as the block lasts. Yields a dict counting the failures."""
+    count = {"failed": 0}
+    if _service(client) == "dynamodb":
+        body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected"}).encode()
+    else:
+        body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+
+    def hook(request: Any, **_: Any) -> AWSResponse | None:
+        if request.context.get("operation_name") != operation:
+            return None
+        if times is not None and count["failed"] >= times:
+            return None
+        count["failed"] += 1
+        return AWSResponse(request.url, status, {"x-amzn-errortype": code}, _Raw(body))
+
+    event = f"before-send.{_service(client)}"
+    client.meta.events.register(event, hook, unique_id=f"fault-{operation}")
+    try:
+        yield count
+    finally:
+        client.meta.events.unregister(event, unique_id=f"fault-{operation}")
+
+
+@contextmanager
+def dynamodb_unprocessed(client: Any, times: int = 3) -> Iterator[dict]:
+    """Make BatchWriteItem leave half of each batch unprocessed (as throttled tables do), `times` times."""
+    state: dict[str, Any] = {"calls": 0, "left": []}
+
+    def before(params: dict[str, Any], **_: Any) -> None:
+        if state["calls"] >= times:
+            return
+        state["calls"] += 1
+        for table, requests in params["RequestItems"].items():
+            half = len(requests) // 2 or 1
+            state["left"] = [(table, requests[half:])] if len(requests) > 1 else [(table, requests)]
+            params["RequestItems"][table] = requests[:half] if len(requests) > 1 else requests
+            if len(requests) == 1:
+                state["left"] = []
+
+    def after(parsed: dict[str, Any], **_: Any) -> None:
+        if state["left"]:
+            parsed["UnprocessedItems"] = {t: r for t, r in state["left"]}
+            state["left"] = []
+
+    client.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", before, unique_id="unprocessed-b")
+    client.meta.events.register("after-call.dynamodb.BatchWriteItem", after, unique_id="unprocessed-a")
+    try:
+        yield state
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb.BatchWriteItem", unique_id="unprocessed-b")
+        client.meta.events.unregister("after-call.dynamodb.BatchWriteItem", unique_id="unprocessed-a")
+
+
+Clients = Callable[[str], Any]
+
+
+def canonical(report: dict[str, Any]) -> str:
+    return json.dumps(report, sort_keys=True, ensure_ascii=False)
+
+
+def _done_at(report: dict[str, Any]) -> float:
+    from datetime import datetime
+
+    try:
+        return datetime.strptime(report["doneAt"], "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+    except (KeyError, ValueError):
+        return float("-inf")
+
+
+@dataclass
+class Kept:
+    """What the stack holds: reports in raw pages, in JSON Lines, and the index's items."""
+
+    raw_pages: dict[str, bytes]
+    raw_reports: list[dict[str, Any]]
+    jsonl_reports: list[dict[str, Any]]
+    index: dict[str, dict[str, Any]]
+
+
+def kept(stack: Any) -> Kept:
+    import gzip
+
+    s3, ddb = stack.clients("s3"), stack.clients("dynamodb")
+    bucket, table = stack.names["ArchiveBucket"], stack.names["ReportsTable"]
+    raw_pages, raw_reports, jsonl = {}, [], []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for obj in page.get("Contents", []):
+            data = gzip.decompress(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()) if obj["Key"].endswith(".gz") else b""
+            if obj["Key"].startswith("raw/"):
+                raw_pages[obj["Key"]] = data
+                try:
+                    raw_reports.extend(json.loads(data)["results"])
+                except (ValueError, KeyError):
+                    pass
+            elif obj["Key"].startswith("reports/"):
+                jsonl.extend(json.loads(line) for line in data.decode().splitlines())
+    index = {}
+    for page in ddb.get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            index[item["messageId"]["S"]] = item
+    return Kept(raw_pages, raw_reports, jsonl, index)
+
+
+def expected_latest(handed_out: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per messageId, the handed-out report with the latest doneAt (the first one on ties)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for report in handed_out:
+        current = latest.get(report["messageId"])
+        if current is None or _done_at(report) > _done_at(current):
+            latest[report["messageId"]] = report
+    return latest
+
+
+def assert_nothing_lost(stack: Any, handed_out: list[dict[str, Any]], *, jsonl: bool = True) -> Kept:
+    """Every report handed out is archived raw (and in JSON Lines) and the index holds the newest."""
+    state = kept(stack)
+    raw = {canonical(r) for r in state.raw_reports}
+    missing_raw = [r["messageId"] for r in handed_out if canonical(r) not in raw]
+    assert not missing_raw, f"{len(missing_raw)} handed-out reports missing from raw/: {missing_raw[:5]}"
+    if jsonl:
+        lines = {canonical(r) for r in state.jsonl_reports}
+        missing_jsonl = [r["messageId"] for r in handed_out if canonical(r) not in lines]
+        assert not missing_jsonl, f"{len(missing_jsonl)} reports missing from reports/: {missing_jsonl[:5]}"
+    latest = expected_latest(handed_out)
+    wrong = [m for m, r in latest.items() if m not in state.index or json.loads(state.index[m]["report"]["S"]) != r]
+    assert not wrong, f"{len(wrong)} messageIds not indexed with their newest report: {wrong[:5]}"
+    return state
