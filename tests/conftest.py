@@ -7,11 +7,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
-from local.infobip_sim import InfobipSimulator
-from local.stack import LocalStack, build_stack, load_handler, reset_runtime
-from tests.kit import FakeLambdaContext, load_event
+# Powertools reads these when dlr_vault.observability is first imported, as Lambda's env would have them.
+os.environ.update(POWERTOOLS_SERVICE_NAME="dlr-vault", POWERTOOLS_METRICS_NAMESPACE="DlrVault", POWERTOOLS_TRACE_DISABLED="true")
+
+from moto import mock_aws  # noqa: E402
+
+from local.infobip_sim import InfobipSimulator  # noqa: E402
+from local.stack import LocalStack, build_stack, load_handler, reset_runtime  # noqa: E402
+from tests.kit import FakeLambdaContext, load_event  # noqa: E402
 
 SECRET_NAME = "dlr-vault/infobip-api-key"
 
@@ -26,6 +30,7 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "DlrVault",
         "POWERTOOLS_SERVICE_NAME": "dlr-vault",
+        "AWS_MAX_ATTEMPTS": "2",  # botocore's own retries; the template sets 5 for Lambda
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
@@ -81,3 +86,23 @@ def collect(aws: Callable[[str], Any]) -> Callable[..., dict[str, Any]]:
         return handler(load_event("schedule.json"), FakeLambdaContext(seconds=seconds))
 
     return run
+
+
+@pytest.fixture
+def log_lines() -> Iterator[list[str]]:
+    """Every line the functions log (JSON, formatted as in Lambda), collected for assertions."""
+    import logging
+
+    from dlr_vault.observability import logger
+
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Collect()
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    yield lines
+    logger.removeHandler(handler)

@@ -52,9 +52,18 @@ def _service(client: Any) -> str:
 
 
 @contextmanager
-def aws_failing(client: Any, operation: str, *, times: int | None = None, status: int = 503, code: str = "ServiceUnavailable") -> Iterator[dict]:
+def aws_failing(
+    client: Any,
+    operation: str,
+    *,
+    times: int | None = None,
+    status: int = 503,
+    code: str = "ServiceUnavailable",
+    url_contains: str = "",
+) -> Iterator[dict]:
     """Answer `operation` on `client` with an HTTP error at the wire (botocore's retries see it),
-    `times` times or for as long as the block lasts. Yields a dict counting the failures."""
+    `times` times or for as long as the block lasts, only for URLs containing `url_contains`.
+    Yields a dict counting the failures."""
     count = {"failed": 0}
     if _service(client) == "dynamodb":
         body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected"}).encode()
@@ -62,14 +71,17 @@ def aws_failing(client: Any, operation: str, *, times: int | None = None, status
         body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
 
     def hook(request: Any, **_: Any) -> AWSResponse | None:
-        if request.context.get("operation_name") != operation:
+        if url_contains not in request.url:
             return None
         if times is not None and count["failed"] >= times:
             return None
         count["failed"] += 1
+        # Point the request nowhere so moto's own before-send handler (which runs after this one)
+        # does not also carry it out; botocore then sees only this error answer.
+        request.url = "http://127.0.0.1:9/fault-injected"
         return AWSResponse(request.url, status, {"x-amzn-errortype": code}, _Raw(body))
 
-    event = f"before-send.{_service(client)}"
+    event = f"before-send.{_service(client)}.{operation}"
     client.meta.events.register(event, hook, unique_id=f"fault-{operation}")
     try:
         yield count

@@ -9,7 +9,7 @@ import boto3
 from botocore.config import Config
 
 _CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5},
+    retries={"mode": "standard"},  # attempts from AWS_MAX_ATTEMPTS (the template sets 5)
     connect_timeout=3,
     read_timeout=10,
     max_pool_connections=16,

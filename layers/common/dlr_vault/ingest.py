@@ -81,14 +81,15 @@ class Collector:
     def run(self, time_left: TimeLeft) -> RunStats:
         stats = RunStats()
         now = time.time()
-        if not self.state.acquire(now, now + time_left() + 60):
+        owner = uuid.uuid4().hex  # per run: containers (and test threads) reuse one Collector
+        if not self.state.acquire(owner, now, now + time_left() + 60):
             logger.warning("another collector run holds the lease; this one does nothing")
             stats.outcome = "skipped"
             return stats
         try:
             self._preflight(stats)
-            self._catch_up(stats, time_left)
-            self._pull(stats, time_left)
+            self._catch_up(owner, stats, time_left)
+            self._pull(owner, stats, time_left)
         except CollectorFailed:
             stats.outcome = "failed"
             raise
@@ -96,7 +97,7 @@ class Collector:
             stats.outcome = "failed"
             raise CollectorFailed(f"run failed: {exc.__class__.__name__}: {exc}", stats) from exc
         finally:
-            self.state.release()
+            self.state.release(owner)
         return stats
 
     def _preflight(self, stats: RunStats) -> None:
@@ -110,18 +111,18 @@ class Collector:
     def _reserve(self) -> float:
         return self.infobip.worst_case_seconds + self._page_cost
 
-    def _catch_up(self, stats: RunStats, time_left: TimeLeft) -> None:
+    def _catch_up(self, owner: str, stats: RunStats, time_left: TimeLeft) -> None:
         """Process raw pages archived after the checkpoint (a previous run stopped before indexing them)."""
         for key in self.archive.raw_keys_after(self.state.checkpoint()):
             if time_left() < self._page_cost:
                 logger.warning("time budget reached during catch-up; the next run resumes", extra={"raw_key": key})
                 return
             self._store(key, self.archive.get_raw(key), stats, version=self.archive.version_of(key))
-            self.state.advance(key)
+            self.state.advance(owner, key)
             stats.caught_up_pages += 1
             logger.info("caught up raw page", extra={"raw_key": key})
 
-    def _pull(self, stats: RunStats, time_left: TimeLeft) -> None:
+    def _pull(self, owner: str, stats: RunStats, time_left: TimeLeft) -> None:
         garbage_streak = 0
         while time_left() > self._reserve():
             try:
@@ -142,7 +143,7 @@ class Collector:
             key = self.archive.raw_key(page.fetched_at, self.version)
             self._archive_or_fail(key, page.body, stats, time_left)
             reports = self._store(key, page.body, stats, version=self.version)
-            self.state.advance(key)
+            self.state.advance(owner, key)
             self._page_cost = max(self._page_cost, time.monotonic() - started)
             self._on_page(key, stats)
             if reports is None:
@@ -217,7 +218,7 @@ def build_collector(settings: CollectorSettings, **kwargs) -> Collector:
         InfobipClient(settings.base_url, api_key, settings.api_version, read_timeout=settings.read_timeout),
         Archive(settings.archive_bucket, aws.client("s3")),
         ReportIndex(settings.reports_table, aws.client("dynamodb")),
-        RunState(settings.state_table, aws.client("dynamodb"), owner=f"{uuid.uuid4()}"),
+        RunState(settings.state_table, aws.client("dynamodb")),
         version=settings.api_version,
         page_size=settings.page_size,
         retention_days=settings.retention_days,

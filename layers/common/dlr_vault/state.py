@@ -18,12 +18,11 @@ class LeaseLost(RuntimeError):
 
 
 class RunState:
-    def __init__(self, table: str, dynamodb: Any, owner: str) -> None:
+    def __init__(self, table: str, dynamodb: Any) -> None:
         self.table = table
         self._ddb = dynamodb
-        self.owner = owner
 
-    def acquire(self, now: float, until: float) -> bool:
+    def acquire(self, owner: str, now: float, until: float) -> bool:
         """Take the lease unless a live one exists; False means another run is active."""
         try:
             self._ddb.update_item(
@@ -31,7 +30,7 @@ class RunState:
                 Key=STATE_KEY,
                 UpdateExpression="SET leaseOwner = :me, leaseUntil = :until",
                 ConditionExpression="attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :me",
-                ExpressionAttributeValues={":me": {"S": self.owner}, ":until": {"N": f"{until:.3f}"}, ":now": {"N": f"{now:.3f}"}},
+                ExpressionAttributeValues={":me": {"S": owner}, ":until": {"N": f"{until:.3f}"}, ":now": {"N": f"{now:.3f}"}},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -39,14 +38,14 @@ class RunState:
             raise
         return True
 
-    def release(self) -> None:
+    def release(self, owner: str) -> None:
         try:
             self._ddb.update_item(
                 TableName=self.table,
                 Key=STATE_KEY,
                 UpdateExpression="REMOVE leaseOwner, leaseUntil",
                 ConditionExpression="leaseOwner = :me",
-                ExpressionAttributeValues={":me": {"S": self.owner}},
+                ExpressionAttributeValues={":me": {"S": owner}},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -56,7 +55,7 @@ class RunState:
         item = self._ddb.get_item(TableName=self.table, Key=STATE_KEY, ConsistentRead=True).get("Item", {})
         return item.get("lastRawKey", {}).get("S")
 
-    def advance(self, raw_key: str) -> None:
+    def advance(self, owner: str, raw_key: str) -> None:
         """Record `raw_key` as fully processed; only the lease holder may, and never backwards."""
         try:
             self._ddb.update_item(
@@ -64,13 +63,13 @@ class RunState:
                 Key=STATE_KEY,
                 UpdateExpression="SET lastRawKey = :key",
                 ConditionExpression="leaseOwner = :me AND (attribute_not_exists(lastRawKey) OR lastRawKey < :key)",
-                ExpressionAttributeValues={":me": {"S": self.owner}, ":key": {"S": raw_key}},
+                ExpressionAttributeValues={":me": {"S": owner}, ":key": {"S": raw_key}},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             item = self._ddb.get_item(TableName=self.table, Key=STATE_KEY, ConsistentRead=True).get("Item", {})
-            if item.get("leaseOwner", {}).get("S") != self.owner:
+            if item.get("leaseOwner", {}).get("S") != owner:
                 raise LeaseLost(f"checkpoint not advanced to {raw_key}: another run holds the lease") from None
             # Still ours: the checkpoint is already past this key (clock skew between instances).
 

@@ -1,0 +1,261 @@
+"""Every fault the collector can meet, injected, then cleared, then the next run.
+
+Each test asserts that every report Infobip handed out is archived and findable, and that
+no report was overwritten by an older one.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import threading
+import time
+
+import pytest
+
+from dlr_vault.ingest import CollectorFailed
+from local.infobip_sim import Fault, make_reports
+from local.stack import load_handler
+from tests.kit import FakeLambdaContext, assert_nothing_lost, aws_failing, dynamodb_unprocessed, kept, load_event
+
+
+def _fails(collect, match: str) -> CollectorFailed:
+    with pytest.raises(CollectorFailed, match=match) as raised:
+        collect()
+    return raised.value
+
+
+# ------------------------------------------------------------------ Infobip
+
+
+def test_401_fails_fast_consumes_nothing_and_the_next_run_gets_everything(stack, sim, collect):
+    sim.add(make_reports(120))
+    sim.inject(Fault("status", 401, b'{"requestError":{"serviceException":{"messageId":"UNAUTHORIZED","text":"Invalid login details"}}}'))
+    failure = _fails(collect, "HTTP 401")
+    assert len(sim.requests) == 1, "a 401 must not be retried"
+    assert failure.stats.fetched == 0 and len(sim.pending) == 120
+    assert collect()["fetched"] == 120
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_the_key_comes_from_the_secret_and_a_wrong_one_is_a_loud_401(stack, sim, collect):
+    sim.add(make_reports(10))
+    stack.clients("secretsmanager").put_secret_value(SecretId="dlr-vault/infobip-api-key", SecretString="not-the-key")
+    _fails(collect, "HTTP 401.*check the API key")
+    assert len(sim.pending) == 10
+    stack.clients("secretsmanager").put_secret_value(SecretId="dlr-vault/infobip-api-key", SecretString=sim.api_key)
+    from local.stack import reset_runtime
+
+    reset_runtime()  # a new container reads the rotated key (a warm one within the 5-minute cache)
+    assert collect()["fetched"] == 10
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_429_honours_retry_after(stack, sim, collect):
+    sim.add(make_reports(30))
+    sim.inject(Fault("status", 429, b'{"errorCode":"E429"}', {"Retry-After": "1"}))
+    result = collect()
+    assert result["retries"] == 1 and result["fetched"] == 30
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_retry_after_that_does_not_fit_the_time_budget_fails_without_consuming(stack, sim, collect):
+    sim.add(make_reports(30))
+    sim.inject(Fault("status", 429, b'{"errorCode":"E429"}', {"Retry-After": "3600"}))
+    _fails(collect, "giving up.*429")
+    assert len(sim.pending) == 30
+    assert collect()["fetched"] == 30
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_5xx_are_retried_with_backoff(stack, sim, collect):
+    sim.add(make_reports(30))
+    sim.inject(Fault("status", 500), Fault("status", 502), Fault("status", 503))
+    result = collect()
+    assert result["retries"] == 3 and result["fetched"] == 30
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_a_slow_answer_within_the_read_timeout_is_kept(stack, sim, collect):
+    sim.add(make_reports(30))
+    sim.inject(Fault("delay", seconds=1.0))
+    assert collect()["fetched"] == 30
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_an_answer_lost_in_transit_is_reported_as_a_possible_gap(make_stack, sim, collect):
+    stack = make_stack(PageSize="50")
+    sim.add(make_reports(250))
+    sim.inject(Fault("drop"))
+    result = collect()
+    assert result["possible_gaps"] == 1
+    lost = 250 - result["fetched"]
+    assert lost == 50, "the dropped page was consumed at Infobip (only /sms/3/logs can still tell of it)"
+    assert_nothing_lost(stack, sim.handed_out[lost:])
+
+
+def test_garbage_200_is_kept_raw_quarantined_and_the_run_goes_on(stack, sim, collect):
+    sim.add(make_reports(80))
+    sim.inject(Fault("garbage"))
+    result = collect()
+    assert result["quarantined"] == 1 and result["fetched"] == 80
+    state = assert_nothing_lost(stack, sim.handed_out)
+    assert b"<html><body>502 Bad Gateway</body></html>" in state.raw_pages.values()
+
+
+def test_truncated_page_keeps_its_exact_bytes_in_raw(make_stack, sim, collect):
+    stack = make_stack(PageSize="50")
+    sim.add(make_reports(80))
+    sim.inject(Fault("truncated"))
+    result = collect()
+    assert result["quarantined"] == 1 and result["fetched"] == 30
+    full = json.dumps({"results": sim.handed_out[:50]}, ensure_ascii=False).encode()
+    assert full[: len(full) // 2] in kept(stack).raw_pages.values(), "raw/ must hold the bytes exactly as received"
+    assert_nothing_lost(stack, sim.handed_out[50:])
+
+
+def test_deprecation_headers_are_counted(stack, sim, collect):
+    sim.add(make_reports(5))
+    sim.extra_headers = {"Deprecation": "true", "Sunset": "Wed, 01 Jul 2027 00:00:00 GMT"}
+    assert collect()["deprecation_notices"] == 1
+
+
+# ------------------------------------------------------------------ S3
+
+
+def test_s3_failing_transiently_is_absorbed(stack, sim, collect):
+    sim.add(make_reports(300))
+    with aws_failing(stack.clients("s3"), "PutObject", times=6, url_contains="/raw/"):
+        result = collect()
+    assert result["outcome"] == "ok"
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_s3_down_for_a_run_indexes_the_page_logs_its_body_and_fails(make_stack, sim, collect, log_lines):
+    stack = make_stack(PageSize="50")
+    sim.add(make_reports(120))
+    with aws_failing(stack.clients("s3"), "PutObject", url_contains="/raw/"):
+        failure = _fails(collect, "archiving raw/.*failed")
+    consumed = sim.handed_out[:]
+    assert len(consumed) == 50 and len(sim.pending) == 70, "stop pulling once a page could not be archived"
+    state = kept(stack)
+    assert not state.raw_pages
+    for report in consumed:  # still findable through the lookup
+        assert json.loads(state.index[report["messageId"]]["report"]["S"]) == report
+    logged = [json.loads(line) for line in log_lines if "body_gzip_b64" in line]
+    assert len(logged) == 1
+    assert json.loads(gzip.decompress(base64.b64decode(logged[0]["body_gzip_b64"])))["results"] == consumed
+    assert failure.stats.indexed == 50
+    assert collect()["outcome"] == "ok"
+    assert_nothing_lost(stack, sim.handed_out[50:])
+
+
+def test_storage_unwritable_at_preflight_consumes_nothing(stack, sim, collect):
+    sim.add(make_reports(40))
+    with aws_failing(stack.clients("s3"), "PutObject", status=403, code="AccessDenied"):
+        _fails(collect, "preflight failed")
+    with aws_failing(stack.clients("dynamodb"), "PutItem", status=400, code="AccessDeniedException"):
+        _fails(collect, "preflight failed")
+    assert sim.requests == [] and len(sim.pending) == 40
+    assert collect()["fetched"] == 40
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+# ------------------------------------------------------------------ DynamoDB
+
+
+def test_dynamodb_throttling_is_retried(stack, sim, collect):
+    sim.add(make_reports(400))
+    ddb = stack.clients("dynamodb")
+    with dynamodb_unprocessed(ddb, times=5) as unprocessed, aws_failing(ddb, "BatchWriteItem", times=1, status=400, code="ProvisionedThroughputExceededException"):
+        result = collect()
+    assert unprocessed["calls"] == 5
+    assert result["outcome"] == "ok"
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_dynamodb_down_for_a_run_is_healed_from_raw_by_the_next_run(make_stack, sim, collect):
+    stack = make_stack(PageSize="100")
+    sim.add(make_reports(250))
+    with aws_failing(stack.clients("dynamodb"), "BatchWriteItem", status=500, code="InternalServerError"):
+        failure = _fails(collect, "InternalServerError|IndexWriteError|run failed")
+    assert failure.stats.pages == 1 and len(kept(stack).raw_pages) == 1 and not kept(stack).index
+    result = collect()
+    assert result["caught_up_pages"] == 1
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+# ------------------------------------------------------------------ time, concurrency, ordering
+
+
+def test_time_budget_running_out_mid_backlog_stops_cleanly_and_the_next_run_resumes(make_stack, sim, collect):
+    stack = make_stack(PageSize="100")
+    sim.add(make_reports(3000))
+    reserve = 3.05 + 2 + 5  # connect + read timeout + page cost the collector keeps in hand
+    first = collect(seconds=reserve + 1.0)
+    assert first["outcome"] == "ok"
+    assert 0 < first["fetched"] < 3000
+    second = collect()
+    assert first["fetched"] + second["fetched"] == 3000
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_two_runs_at_once_one_works_the_other_stands_aside(stack, sim):
+    sim.add(make_reports(200))
+    sim.inject(Fault("delay", seconds=1.0))  # hold the first run inside its lease
+    handler = load_handler("collector").lambda_handler
+    results = []
+    first = threading.Thread(target=lambda: results.append(handler(load_event("schedule.json"), FakeLambdaContext())))
+    first.start()
+    time.sleep(0.3)
+    results.append(handler(load_event("schedule.json"), FakeLambdaContext()))
+    first.join()
+    assert sorted(r["outcome"] for r in results) == ["ok", "skipped"]
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_the_same_report_twice_changes_nothing(stack, sim, collect):
+    reports = make_reports(20)
+    sim.add(reports)
+    collect()
+    before = kept(stack).index
+    sim.add(reports[:5])
+    result = collect()
+    assert result["indexed"] == 0 and result["not_newer"] == 5
+    assert kept(stack).index == before
+
+
+def test_an_older_report_arriving_after_a_newer_one_does_not_overwrite_it(stack, sim, collect):
+    older, newer = make_reports(10), make_reports(10, updates=10)[10:]
+    sim.add(newer)
+    collect()
+    sim.add(older)
+    collect()
+    state = kept(stack)
+    for report in newer:
+        rendered = report.render(1)
+        assert json.loads(state.index[rendered["messageId"]]["report"]["S"]) == rendered
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_newer_and_older_in_one_page_keep_the_newest(stack, sim, collect):
+    reports = make_reports(10, updates=10)
+    sim.add(reports[10:] + reports[:10])  # updates first, originals after, same page
+    collect()
+    assert_nothing_lost(stack, sim.handed_out)
+    assert {json.loads(i["report"]["S"])["status"]["groupName"] for i in kept(stack).index.values()} == {"DELIVERED"}
+
+
+def test_replaying_the_whole_archive_changes_nothing(stack, sim, collect):
+    sim.add(make_reports(300, updates=40))
+    collect()
+    before = kept(stack)
+    from dlr_vault import aws
+    from dlr_vault.state import RunState
+
+    RunState(stack.names["StateTable"], aws.client("dynamodb")).reset()
+    result = collect()
+    assert result["caught_up_pages"] == len(before.raw_pages)
+    assert result["indexed"] == 0
+    assert kept(stack).index == before.index
