@@ -39,7 +39,7 @@ ERRORS = [
     (2, "USER_ERRORS", 9, "EC_ILLEGAL_SUBSCRIBER", "Illegal Subscriber", True),
     (3, "OPERATOR_ERRORS", 4001, "EC_UNKNOWN_NETWORK", "Unknown network", True),
 ]
-CALLBACKS = ["order-4711", "Ünïcödé ✓ 订单 🚀", "a\"quoted\" \\ back\\slash", "", "x" * 200]
+CALLBACKS = ["order-4711", "Ünïcödé ✓ 订单 🚀", 'a"quoted" \\ back\\slash', "", "x" * 200]
 PLUS_TWO = timezone(timedelta(hours=2))
 MCCMNC = ["22801", "21901", "26201", "310260", "50501"]
 
@@ -68,7 +68,11 @@ class SimReport:
                 out["platform"] = platform
         else:
             out.update(
-                {k: v for k, v in (("from", sender), ("smsCount", count), ("entityId", entity), ("applicationId", application)) if v is not None}
+                {
+                    k: v
+                    for k, v in (("from", sender), ("smsCount", count), ("entityId", entity), ("applicationId", application))
+                    if v is not None
+                }
             )
         return out
 

@@ -120,7 +120,18 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
             props["SSESpecification"] = {"Enabled": props["SSESpecification"]["SSEEnabled"]}
         ddb.create_table(
             TableName=name,
-            **{k: props[k] for k in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode", "SSESpecification", "DeletionProtectionEnabled") if k in props},
+            **{
+                k: props[k]
+                for k in (
+                    "AttributeDefinitions",
+                    "KeySchema",
+                    "GlobalSecondaryIndexes",
+                    "BillingMode",
+                    "SSESpecification",
+                    "DeletionProtectionEnabled",
+                )
+                if k in props
+            },
         )
         if "TimeToLiveSpecification" in props:
             ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])

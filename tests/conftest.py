@@ -11,11 +11,11 @@ import pytest
 # Powertools reads these when dlr_vault.observability is first imported, as Lambda's env would have them.
 os.environ.update(POWERTOOLS_SERVICE_NAME="dlr-vault", POWERTOOLS_METRICS_NAMESPACE="DlrVault", POWERTOOLS_TRACE_DISABLED="true")
 
-from moto import mock_aws  # noqa: E402
+from moto import mock_aws
 
-from local.infobip_sim import InfobipSimulator  # noqa: E402
-from local.stack import LocalStack, build_stack, load_handler, reset_runtime  # noqa: E402
-from tests.kit import FakeLambdaContext, load_event  # noqa: E402
+from local.infobip_sim import InfobipSimulator
+from local.stack import LocalStack, build_stack, load_handler, reset_runtime
+from tests.kit import FakeLambdaContext, load_event
 
 SECRET_NAME = "dlr-vault/infobip-api-key"
 
@@ -24,7 +24,7 @@ SECRET_NAME = "dlr-vault/infobip-api-key"
 def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_TRACE_DISABLED": "true",

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
@@ -156,10 +155,8 @@ def kept(stack: Any) -> Kept:
             data = gzip.decompress(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()) if obj["Key"].endswith(".gz") else b""
             if obj["Key"].startswith("raw/"):
                 raw_pages[obj["Key"]] = data
-                try:
+                with suppress(ValueError, KeyError):  # quarantined pages hold no reports
                     raw_reports.extend(json.loads(data)["results"])
-                except (ValueError, KeyError):
-                    pass
             elif obj["Key"].startswith("reports/"):
                 jsonl.extend(json.loads(line) for line in data.decode().splitlines())
     index = {}

@@ -168,7 +168,10 @@ def test_storage_unwritable_at_preflight_consumes_nothing(stack, sim, collect):
 def test_dynamodb_throttling_is_retried(stack, sim, collect):
     sim.add(make_reports(400))
     ddb = stack.clients("dynamodb")
-    with dynamodb_unprocessed(ddb, times=5) as unprocessed, aws_failing(ddb, "BatchWriteItem", times=1, status=400, code="ProvisionedThroughputExceededException"):
+    with (
+        dynamodb_unprocessed(ddb, times=5) as unprocessed,
+        aws_failing(ddb, "BatchWriteItem", times=1, status=400, code="ProvisionedThroughputExceededException"),
+    ):
         result = collect()
     assert unprocessed["calls"] == 5
     assert result["outcome"] == "ok"

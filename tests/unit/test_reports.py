@@ -32,11 +32,19 @@ def test_timestamps_in_other_formats_are_rejected(raw):
     assert parse_timestamp(raw) is None
 
 
-@given(st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2099, 12, 30), timezones=st.sampled_from([timezone(timedelta(minutes=m)) for m in (-720, -330, 0, 60, 345, 840)])))
+@given(
+    st.datetimes(
+        min_value=datetime(2000, 1, 2),
+        max_value=datetime(2099, 12, 30),
+        timezones=st.sampled_from([timezone(timedelta(minutes=m)) for m in (-720, -330, 0, 60, 345, 840)]),
+    )
+)
 def test_any_instant_in_any_offset_normalises_to_the_same_utc_text(moment):
     moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
     utc = moment.astimezone(UTC)
-    expected = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{utc.microsecond // 1000:03d}Z"
+    expected = (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{utc.microsecond // 1000:03d}Z"
+    )
     assert parse_timestamp(infobip_time(moment)) == expected
 
 
