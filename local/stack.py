@@ -207,10 +207,10 @@ class LocalStack:
         return function_environment(self.resolver, function)
 
 
-def build_stack(clients: Any, parameters: dict[str, str], infobip_api_key: str) -> LocalStack:
+def build_stack(clients: Any, parameters: dict[str, str], infobip_api_key: str, prefix: str = "dlr-vault-local") -> LocalStack:
     """Create the template's resources and the Infobip key secret the deployer would have made."""
     resolver = Resolver(load_template(), parameters)
-    create_resources(resolver, clients)
+    create_resources(resolver, clients, prefix)
     clients("secretsmanager").create_secret(Name=parameters["InfobipApiKeySecret"], SecretString=infobip_api_key)
     return LocalStack(resolver, clients)
 
