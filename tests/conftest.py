@@ -106,3 +106,20 @@ def log_lines() -> Iterator[list[str]]:
     logger.addHandler(handler)
     yield lines
     logger.removeHandler(handler)
+
+
+LOCAL_API_KEY = "local-api-key"  # the x-api-key the local API Gateway stand-in requires
+
+
+@pytest.fixture
+def lookup_handler(aws: Callable[[str], Any]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    return load_handler("lookup").lambda_handler
+
+
+@pytest.fixture
+def api(stack: LocalStack, lookup_handler: Callable[..., dict[str, Any]]) -> Iterator[Any]:
+    """The lookup handler behind a local API Gateway stand-in on 127.0.0.1 (real HTTP)."""
+    from local.api import LocalApi
+
+    with LocalApi(lookup_handler, LOCAL_API_KEY, port=0) as local_api:
+        yield local_api

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
+from local.context import LocalLambdaContext
 from local.stack import ROOT
 
 EVENTS = ROOT / "events"
@@ -20,22 +20,7 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
-@dataclass
-class FakeLambdaContext:
-    """What Lambda passes a handler; `seconds` is the time budget of this invocation."""
-
-    seconds: float = 180.0
-    function_name: str = "dlr-vault-local"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:dlr-vault-local"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-    _deadline: float = field(default=0.0, repr=False)
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+FakeLambdaContext = LocalLambdaContext
 
 
 class _Raw:

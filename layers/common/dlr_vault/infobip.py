@@ -113,8 +113,8 @@ class InfobipClient:
                     # The request went out; Infobip may have marked a page read that never reached us.
                     gaps += 1
                     reason, wait = f"possible gap, answer lost in transit: {exc.__class__.__name__}", None
-            if wait is None:
-                wait = random.uniform(0, min(MAX_BACKOFF, 0.5 * 2**attempt))  # noqa: S311 # nosec B311 - jitter, not crypto
+            if wait is None:  # full jitter (not a secret: plain random is right)
+                wait = random.uniform(0, min(MAX_BACKOFF, 0.5 * 2**attempt))  # noqa: S311  # nosec B311
             if wait + self.worst_case_seconds > time_left():
                 raise InfobipUnavailable(f"giving up after {attempt} attempts: {reason}", retries=retries, possible_gaps=gaps)
             retries += 1

@@ -1,0 +1,119 @@
+"""Read-only lookups in Infobip's own shapes: validation, bulk paging, and the API's error bodies.
+
+Every request names a messageId (GetItem) or a bulkId (Query on the bulk index): nothing a
+caller sends can make the lookup scan the table or write anything.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from dlr_vault.cursor import CursorCodec, InvalidCursor
+from dlr_vault.index import ReportIndex
+from dlr_vault.reports import in_shape
+
+MAX_ID_LENGTH = 200
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+_LIMIT = re.compile(r"[0-9]{1,7}")
+_SINGLE = ("messageId", "bulkId", "limit", "cursor")
+
+
+class ApiError(Exception):
+    """A request the API refuses, with the status and Infobip's error body."""
+
+    def __init__(self, status: int, code: str, text: str) -> None:
+        super().__init__(text)
+        self.status, self.code, self.text = status, code, text
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.code, self.text)
+
+
+def error_body(code: str, text: str) -> dict[str, Any]:
+    return {"requestError": {"serviceException": {"messageId": code, "text": text}}}
+
+
+def bad_request(text: str) -> ApiError:
+    return ApiError(400, "BAD_REQUEST", text)
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    message_id: str | None
+    bulk_id: str | None
+    limit: int
+    cursor: str | None
+
+
+def _checked_id(name: str, value: str) -> str:
+    if not 1 <= len(value) <= MAX_ID_LENGTH or not value.isprintable():
+        raise bad_request(f"{name} must be 1 to {MAX_ID_LENGTH} printable characters")
+    return value
+
+
+def parse_query(multi: dict[str, list[str]] | None) -> ReportQuery:
+    """Validate `?messageId|bulkId[&limit][&cursor]`; unknown parameters are ignored."""
+    multi = multi or {}
+    for name in _SINGLE:
+        if len(multi.get(name, [])) > 1:
+            raise bad_request(f"{name} may be given only once")
+    single = {name: multi[name][0] for name in _SINGLE if multi.get(name)}
+    message_id, bulk_id = single.get("messageId"), single.get("bulkId")
+    if message_id is None and bulk_id is None:
+        raise bad_request("messageId or bulkId is required")
+    raw_limit = single.get("limit", str(DEFAULT_LIMIT))
+    if not _LIMIT.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        raise bad_request(f"limit must be an integer from 1 to {MAX_LIMIT}")
+    cursor = single.get("cursor")
+    if cursor is not None and (message_id is not None or bulk_id is None):
+        raise bad_request("cursor is only valid with bulkId")
+    return ReportQuery(
+        message_id=_checked_id("messageId", message_id) if message_id is not None else None,
+        bulk_id=_checked_id("bulkId", bulk_id) if bulk_id is not None else None,
+        limit=int(raw_limit),
+        cursor=cursor,
+    )
+
+
+class Lookup:
+    def __init__(self, index: ReportIndex, cursors: CursorCodec) -> None:
+        self.index = index
+        self.cursors = cursors
+
+    def one(self, message_id: str, version: int = 1) -> dict[str, Any]:
+        item = self.index.get(_checked_id("messageId", message_id))
+        if item is None:
+            raise ApiError(404, "NOT_FOUND", "no report for this messageId")
+        return in_shape(json.loads(item["report"]["S"]), version)
+
+    def reports(self, query: ReportQuery, version: int) -> dict[str, Any]:
+        """`{"results": [...]}` for a messageId or one page of a bulk, with `nextCursor` if more remain."""
+        if query.message_id is not None:
+            item = self.index.get(query.message_id)
+            if item is None or (query.bulk_id is not None and item.get("bulkId", {}).get("S") != query.bulk_id):
+                return {"results": []}
+            return {"results": [in_shape(json.loads(item["report"]["S"]), version)]}
+        assert query.bulk_id is not None
+        try:
+            start = self.cursors.decode(query.cursor, query.bulk_id) if query.cursor is not None else None
+        except InvalidCursor as exc:
+            raise bad_request(str(exc)) from None
+        items = self._bulk_items(query.bulk_id, query.limit + 1, start)
+        answer: dict[str, Any] = {"results": [in_shape(json.loads(i["report"]["S"]), version) for i in items[: query.limit]]}
+        if len(items) > query.limit:
+            answer["nextCursor"] = self.cursors.encode(query.bulk_id, items[query.limit - 1])
+        return answer
+
+    def _bulk_items(self, bulk_id: str, wanted: int, start: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """Up to `wanted` items in sentAt order; Query pages stop at 1 MB, so keep reading."""
+        items: list[dict[str, Any]] = []
+        while len(items) < wanted:
+            page, start = self.index.query_bulk(bulk_id, wanted - len(items), start)
+            items.extend(page)
+            if start is None:
+                break
+        return items
