@@ -204,7 +204,8 @@ def test_lookups_never_scan_or_write(api, collected, stack):
     try:
         for params, _ in HOSTILE:
             get(api, "/sms/1/reports", **params)
-        _, cursor = _cursor(api, collected)
+        bulk, cursor = _cursor(api, collected)
+        assert get(api, "/sms/3/reports", bulkId=bulk, limit="2", cursor=cursor).status_code == 200
     finally:
         ddb.meta.events.unregister("before-call.dynamodb", unique_id="spy")
     assert calls and set(calls) <= {"GetItem", "Query"}
