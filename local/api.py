@@ -133,7 +133,9 @@ class LocalApi:
                 answer = api.handler(event, LocalLambdaContext(seconds=10))
                 body = answer.get("body") or ""
                 data = body.encode() if isinstance(body, str) else body
-                self._send(answer["statusCode"], data, {k: str(v) for k, v in (answer.get("headers") or {}).items()})
+                headers = {k: str(v) for k, v in (answer.get("headers") or {}).items()}
+                headers.update({k: ", ".join(v) for k, v in (answer.get("multiValueHeaders") or {}).items()})
+                self._send(answer["statusCode"], data, headers)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _any
 

@@ -61,7 +61,10 @@ class SimReport:
         entity, application = f.pop("entityId", None), f.pop("applicationId", None)
         campaign = f.pop("campaignReferenceId", None)
         out = {k: v for k, v in f.items() if v is not None}
-        if version == 3:
+        if version == 3:  # v3 spells group names in capitals
+            for block in ("status", "error"):
+                if isinstance(out.get(block), dict):
+                    out[block] = {**out[block], "groupName": out[block]["groupName"].upper()}
             out.update({k: v for k, v in (("sender", sender), ("messageCount", count), ("campaignReferenceId", campaign)) if v is not None})
             platform = {k: v for k, v in (("entityId", entity), ("applicationId", application)) if v is not None}
             if platform:

@@ -76,14 +76,24 @@ def to_v1(report: Report) -> Report:
     return out
 
 
+def _upper_group(block: Any) -> Any:
+    """v3 spells group names in capitals (`OK`, where v1 examples say `Ok`); its clients enforce the enum."""
+    if isinstance(block, dict) and isinstance(block.get("groupName"), str):
+        return {**block, "groupName": block["groupName"].upper()}
+    return block
+
+
 def to_v3(report: Report) -> Report:
-    """The report in `/sms/3/reports` shape: `sender`, `messageCount`, `platform{entityId,applicationId}`."""
+    """The report in `/sms/3/reports` shape: `sender`, `messageCount`, `platform{entityId,applicationId}`,
+    group names in capitals."""
     renames = {v1: v3 for v3, v1 in _V3_ONLY.items()}
     out: Report = {}
     platform = dict(report["platform"]) if isinstance(report.get("platform"), dict) else {}
     for key, value in report.items():
         if key in ("entityId", "applicationId"):
             platform[key] = value
+        elif key in ("status", "error"):
+            out[key] = _upper_group(value)
         elif key != "platform":
             out[renames.get(key, key)] = value
     if platform:
