@@ -177,9 +177,6 @@ def load_handler(function_dir: str) -> ModuleType:
     name = f"dlr_vault_{function_dir}_app"
     if name in sys.modules:
         return sys.modules[name]
-    layer = str(ROOT / "layers" / "common")
-    if layer not in sys.path:
-        sys.path.insert(0, layer)
     spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / function_dir / "app.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

@@ -70,12 +70,10 @@ class Collector:
         page_size: int,
         retention_days: int = 0,
         sleep: Callable[[float], None] = time.sleep,
-        on_page: Callable[[str, RunStats], None] | None = None,
     ) -> None:
         self.infobip, self.archive, self.index, self.state = infobip, archive, index, state
         self.version, self.page_size, self.retention_days = version, page_size, retention_days
         self._sleep = sleep
-        self._on_page = on_page or (lambda _key, _stats: None)
         self._page_cost = 5.0  # seconds reserved for storing one page; raised to the worst seen
 
     def run(self, time_left: TimeLeft) -> RunStats:
@@ -145,7 +143,7 @@ class Collector:
             reports = self._store(key, page.body, stats, version=self.version)
             self.state.advance(owner, key)
             self._page_cost = max(self._page_cost, time.monotonic() - started)
-            self._on_page(key, stats)
+            logger.info("page stored", extra={"raw_key": key, "page": stats.pages, "reports_so_far": stats.fetched})
             if reports is None:
                 garbage_streak += 1
                 if garbage_streak >= GARBAGE_STREAK_LIMIT:
@@ -209,7 +207,7 @@ class Collector:
         return reports
 
 
-def build_collector(settings: CollectorSettings, **kwargs) -> Collector:
+def build_collector(settings: CollectorSettings) -> Collector:
     """Wire the collector from settings with the container's shared AWS clients."""
     from dlr_vault import aws
 
@@ -222,7 +220,6 @@ def build_collector(settings: CollectorSettings, **kwargs) -> Collector:
         version=settings.api_version,
         page_size=settings.page_size,
         retention_days=settings.retention_days,
-        **kwargs,
     )
 
 

@@ -1,0 +1,161 @@
+"""`make demo`: the whole pipeline on this machine, with no AWS account and no Docker.
+
+moto (server mode) plays AWS with the resources of template.yaml, the Infobip simulator hands
+out realistic reports once, the real collector handler runs with events/schedule.json, and
+the real lookup handler is served on http://127.0.0.1:3000 the way `sam local start-api` would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+DEMO_API_KEY = "local-demo-api-key"
+INFOBIP_SECRET = "dlr-vault/infobip-api-key"
+
+
+def _port_free(port: int) -> bool:
+    if port == 0:
+        return True
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class _Progress(logging.Handler):
+    """Turns the collector's structured log records into one human line per page."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message == "page stored":
+            print(f"  page {record.page:>3}: {record.reports_so_far:>6} reports so far -> {record.raw_key}")
+        elif record.levelno >= logging.WARNING:
+            print(f"  {record.levelname.lower()}: {message}")
+
+
+class _WithoutMetrics(io.TextIOBase):
+    """Drops CloudWatch EMF metric lines (Powertools prints them to stdout for CloudWatch to read)."""
+
+    def __init__(self, out: Any) -> None:
+        self._out = out
+        self._dropping = False
+
+    def write(self, text: str) -> int:
+        if text.startswith('{"_aws"'):
+            self._dropping = True
+        elif not (self._dropping and text == "\n"):
+            self._dropping = False
+            self._out.write(text)
+        return len(text)
+
+
+def _environment() -> None:
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="local",
+        AWS_SECRET_ACCESS_KEY="local",
+        AWS_DEFAULT_REGION="us-east-1",
+        POWERTOOLS_SERVICE_NAME="dlr-vault",
+        POWERTOOLS_METRICS_NAMESPACE="DlrVault",
+        POWERTOOLS_METRICS_DISABLED="true",
+        POWERTOOLS_TRACE_DISABLED="true",
+    )
+    os.environ.pop("AWS_PROFILE", None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reports", type=int, default=3000, help="reports the simulated Infobip account holds (default 3000)")
+    parser.add_argument("--page-size", default="1000", help="PageSize template parameter (default 1000)")
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("DEMO_API_PORT", 3000)), help="lookup API port (default 3000)")
+    parser.add_argument(
+        "--aws-port", type=int, default=int(os.environ.get("DEMO_AWS_PORT", 0)), help="moto server port (default: any free)"
+    )
+    parser.add_argument("--no-serve", action="store_true", help="check the lookups and exit instead of serving until Ctrl-C")
+    args = parser.parse_args(argv)
+
+    for name, port in (("--api-port", args.api_port), ("--aws-port", args.aws_port)):
+        if not _port_free(port):
+            print(f"port {port} on 127.0.0.1 is busy: pick another with {name}=N (or DEMO_API_PORT / DEMO_AWS_PORT)", file=sys.stderr)
+            return 2
+
+    _environment()
+    from local.api import LocalApi
+    from local.context import LocalLambdaContext
+    from local.infobip_sim import InfobipSimulator, make_reports
+    from local.stack import ROOT, build_stack, load_handler, reset_runtime, start_moto_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's access log
+    server, endpoint = start_moto_server(args.aws_port)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    sim = InfobipSimulator().start()
+    sim.add(make_reports(args.reports, bulks=max(1, args.reports // 500), seed=1, updates=args.reports // 20))
+    print(f"moto (AWS) on {endpoint}; Infobip simulator on {sim.base_url} holding {len(sim.pending)} unread reports")
+
+    from dlr_vault import aws
+
+    parameters = {"InfobipBaseUrl": sim.base_url, "InfobipApiKeySecret": INFOBIP_SECRET, "PageSize": args.page_size}
+    stack = build_stack(aws.client, parameters, sim.api_key)
+    for function in ("CollectorFunction", "LookupFunction"):
+        os.environ.update(stack.environment(function))
+    reset_runtime()
+    print("created from template.yaml: " + ", ".join(f"{k}={v}" for k, v in stack.names.items()))
+
+    collector = load_handler("collector")
+    logging.getLogger("dlr-vault").handlers = [_Progress()]
+    event = json.loads((ROOT / "events" / "schedule.json").read_text())
+    print("\ninvoking CollectorFunction with events/schedule.json")
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(_WithoutMetrics(sys.stdout)):
+        stats: dict[str, Any] = collector.lambda_handler(event, LocalLambdaContext(seconds=180))
+    elapsed = time.perf_counter() - started
+    groups = Counter(stats["by_status_group"])
+    print(
+        f"\nsummary: {stats['fetched']} reports pulled, {stats['archived']} archived, {stats['indexed']} indexed "
+        f"in {stats['pages']} pages, {elapsed:.1f} s ({stats['fetched'] / max(elapsed, 1e-9):,.0f} reports/s); "
+        f"outcome {stats['outcome']}"
+    )
+    print("by status group: " + ", ".join(f"{g} {n}" for g, n in groups.most_common()))
+
+    api = LocalApi(load_handler("lookup").lambda_handler, DEMO_API_KEY, port=args.api_port).start()
+    first = sim.handed_out[0]
+    examples = [
+        f"/sms/1/reports?messageId={first['messageId']}",
+        f"/sms/3/reports?bulkId={first['bulkId']}&limit=2",
+        f"/reports/{first['messageId']}",
+    ]
+    print(f"\nlookup API on {api.url} (x-api-key: {DEMO_API_KEY}); try:")
+    for path in examples:
+        print(f"  curl -s -H 'x-api-key: {DEMO_API_KEY}' '{api.url}{path}'")
+    if args.no_serve:
+        import requests
+
+        for path in examples:
+            response = requests.get(api.url + path, headers={"x-api-key": DEMO_API_KEY}, timeout=10)
+            print(f"checked GET {path}: {response.status_code}, {len(response.content)} bytes")
+    else:
+        print("serving until Ctrl-C")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("\nstopped")
+    api.stop()
+    sim.stop()
+    server.stop()
+    return 0 if stats["outcome"] == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""`make demo`'s stack end to end, non-interactively, in a fresh process as a newcomer runs it."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+
+from local.stack import ROOT
+
+
+def run_demo(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "local.demo", "--no-serve", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_demo_pulls_archives_indexes_and_serves_the_reports_back():
+    done = run_demo("--reports", "600", "--page-size", "250", "--api-port", "0")
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert "630 reports pulled, 630 archived, 630 indexed in 3 pages" in out
+    assert re.search(r"page\s+3:\s+630 reports so far", out)
+    assert out.count("curl -s -H 'x-api-key:") == 3
+    assert re.findall(r"checked GET (\S+): (\d+)", out) == [
+        ("/sms/1/reports?messageId=msg-1-0000000", "200"),
+        ("/sms/3/reports?bulkId=BULK-000-1&limit=2", "200"),
+        ("/reports/msg-1-0000000", "200"),
+    ]
+    assert '{"_aws"' not in out and "Traceback" not in done.stderr
+
+
+def test_a_busy_port_gets_a_clear_message():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = run_demo("--api-port", str(port))
+    assert done.returncode == 2
+    assert f"port {port} on 127.0.0.1 is busy" in done.stderr
