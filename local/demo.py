@@ -20,7 +20,7 @@ from collections import Counter
 from typing import Any
 
 DEMO_API_KEY = "local-demo-api-key"
-INFOBIP_SECRET = "dlr-vault/infobip-api-key"
+INFOBIP_SECRET = "dlr-vault/infobip-api-key"  # noqa: S105 - a secret name, not a secret
 
 
 def _port_free(port: int) -> bool:
@@ -64,7 +64,7 @@ class _WithoutMetrics(io.TextIOBase):
 def _environment() -> None:
     os.environ.update(
         AWS_ACCESS_KEY_ID="local",
-        AWS_SECRET_ACCESS_KEY="local",
+        AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - moto accepts any credentials
         AWS_DEFAULT_REGION="us-east-1",
         POWERTOOLS_SERVICE_NAME="dlr-vault",
         POWERTOOLS_METRICS_NAMESPACE="DlrVault",
