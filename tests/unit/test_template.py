@@ -1,0 +1,205 @@
+"""template.yaml, as written and as the SAM transform expands it: the contract of DESIGN.md."""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from functools import cache
+from typing import Any
+
+import pytest
+
+from dlr_vault.config import CollectorSettings, LookupSettings
+from dlr_vault.index import BULK_INDEX
+from local.stack import ROOT, Resolver, function_environment, load_template
+
+TEMPLATE = load_template()
+RESOURCES = TEMPLATE["Resources"]
+
+
+@cache
+def expanded() -> dict[str, Any]:
+    """The CloudFormation that `sam deploy` would create (SAM transform, run offline)."""
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:
+        def load(self) -> dict:
+            return {}
+
+    source = copy.deepcopy(TEMPLATE)
+    for resource in source["Resources"].values():
+        for key in ("CodeUri", "ContentUri"):
+            if key in resource.get("Properties", {}):
+                resource["Properties"][key] = "s3://local/code.zip"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    return transform(source, {"InfobipBaseUrl": "https://x.api.infobip.com", "InfobipApiKeySecret": "s"}, NoManagedPolicies())
+
+
+def role_actions(function: str) -> set[str]:
+    role = expanded()["Resources"][f"{function}Role"]["Properties"]
+    actions = set()
+    for policy in role.get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            listed = statement["Action"]
+            actions.update([listed] if isinstance(listed, str) else listed)
+    return actions
+
+
+def test_parameters_are_exactly_the_designs_with_its_defaults():
+    params = TEMPLATE["Parameters"]
+    assert "Default" not in params["InfobipBaseUrl"] and "Default" not in params["InfobipApiKeySecret"]
+    assert params["InfobipApiVersion"]["Default"] == "1" and params["InfobipApiVersion"]["AllowedValues"] == ["1", "3"]
+    assert params["ScheduleExpression"]["Default"] == "rate(1 minute)"
+    assert params["PageSize"]["Default"] == 1000 and params["PageSize"]["MinValue"] == 1
+    assert params["RetentionDays"]["Default"] == 0
+
+
+def test_every_setting_the_code_reads_is_wired_by_the_template(monkeypatch):
+    resolver = Resolver(TEMPLATE, {"InfobipBaseUrl": "https://x.api.infobip.com", "InfobipApiKeySecret": "s"})
+    resolver.names.update({k: k for k in RESOURCES})
+    for function, settings in (("CollectorFunction", CollectorSettings), ("LookupFunction", LookupSettings)):
+        env = function_environment(resolver, function)
+        settings.from_env(env)  # raises ConfigError for anything missing
+        source = (ROOT / "layers/common/dlr_vault/config.py").read_text()
+        for name in re.findall(r'"([A-Z_]+)"', source):
+            if name.startswith(("INFOBIP", "PAGE", "RETENTION", "REPORTS", "STATE", "ARCHIVE")) and function == "CollectorFunction":
+                assert name in env or name == "INFOBIP_READ_TIMEOUT", name
+    assert "INFOBIP_API_KEY" not in str(RESOURCES["CollectorFunction"]["Properties"]["Environment"]).replace("INFOBIP_API_KEY_SECRET", "")
+
+
+def test_collector_is_scheduled_with_retries_and_a_dead_letter_queue_one_at_a_time():
+    props = RESOURCES["CollectorFunction"]["Properties"]
+    schedule = props["Events"]["Schedule"]
+    assert schedule["Type"] == "ScheduleV2"
+    assert schedule["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert schedule["Properties"]["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["CollectorDeadLetterQueue", "Arn"]}
+    assert props["ReservedConcurrentExecutions"] == 1
+    assert any(r["Type"] == "AWS::Scheduler::Schedule" for r in expanded()["Resources"].values())
+
+
+def test_globals_runtime_arm64_tracing_json_logs():
+    function = TEMPLATE["Globals"]["Function"]
+    assert function["Runtime"] == "python3.13" and function["Architectures"] == ["arm64"]
+    assert function["Tracing"] == "Active" and function["LoggingConfig"]["LogFormat"] == "JSON"
+    assert function["Environment"]["Variables"]["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
+    layer = RESOURCES["CommonLayer"]
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+
+
+def test_table_key_index_pitr_sse_ttl_and_retention():
+    table = RESOURCES["ReportsTable"]
+    props = table["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "messageId", "KeyType": "HASH"}]
+    (gsi,) = props["GlobalSecondaryIndexes"]
+    assert gsi["IndexName"] == BULK_INDEX
+    assert gsi["KeySchema"] == [{"AttributeName": "bulkId", "KeyType": "HASH"}, {"AttributeName": "sentAt", "KeyType": "RANGE"}]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True and props["DeletionProtectionEnabled"] is True
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_bucket_versioned_encrypted_private_tls_only_tiered_and_retained():
+    bucket = RESOURCES["ArchiveBucket"]
+    props = bucket["Properties"]
+    assert props["VersioningConfiguration"]["Status"] == "Enabled"
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
+    assert all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["DeletionPolicy"] == "Retain"
+    rule = props["LifecycleConfiguration"]["Rules"][0]
+    assert rule["Transitions"][0]["TransitionInDays"] == {"Ref": "ArchiveTransitionDays"}
+    (statement,) = RESOURCES["ArchiveBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_lookup_role_can_only_read_the_table_and_its_cursor_key():
+    assert role_actions("LookupFunction") == {"dynamodb:GetItem", "dynamodb:Query", "secretsmanager:GetSecretValue"}
+    statements = RESOURCES["LookupFunction"]["Properties"]["Policies"][0]["Statement"]
+    read = next(s for s in statements if s["Sid"] == "ReadReports")
+    assert read["Resource"][1] == {"Fn::Sub": "${ReportsTable.Arn}/index/" + BULK_INDEX}
+
+
+def test_collector_role_writes_only_its_table_prefixes_and_state_and_reads_one_secret():
+    actions = role_actions("CollectorFunction")
+    assert actions == {
+        "dynamodb:BatchWriteItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "secretsmanager:GetSecretValue",
+        "sqs:SendMessage",
+    }
+    statements = {s["Sid"]: s for s in RESOURCES["CollectorFunction"]["Properties"]["Policies"][0]["Statement"]}
+    assert [r["Fn::Sub"] for r in statements["WriteArchive"]["Resource"]] == [
+        "${ArchiveBucket.Arn}/raw/*",
+        "${ArchiveBucket.Arn}/reports/*",
+        "${ArchiveBucket.Arn}/health/*",
+    ]
+    assert not any(str(s.get("Resource")) == "*" for s in statements.values())
+
+
+def test_api_requires_a_key_and_a_throttled_usage_plan_and_outputs_url_and_key_id():
+    auth = RESOURCES["LookupApi"]["Properties"]["Auth"]
+    assert auth["ApiKeyRequired"] is True
+    assert auth["UsagePlan"]["Throttle"]["RateLimit"] == {"Ref": "ApiRateLimit"}
+    assert auth["UsagePlan"]["Quota"]["Limit"] == {"Ref": "ApiDailyQuota"}
+    assert RESOURCES["LookupApi"]["Properties"]["StageName"] == {"Ref": "ApiStageName"}
+    assert {"ApiUrl", "ApiKeyId"} <= set(TEMPLATE["Outputs"])
+    kinds = {v["Type"] for v in expanded()["Resources"].values()}
+    assert {"AWS::ApiGateway::UsagePlan", "AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlanKey"} <= kinds
+
+
+@pytest.mark.parametrize(
+    ("alarm", "metric"),
+    [
+        ("CollectorErrorsAlarm", "Errors"),
+        ("CollectorStaleAlarm", "SuccessfulRuns"),
+        ("ScheduleDeadLetterAlarm", "ApproximateNumberOfMessagesVisible"),
+        ("QuarantinedPagesAlarm", "QuarantinedPages"),
+        ("LookupServerErrorsAlarm", "5XXError"),
+        ("TableThrottlingAlarm", "ThrottledRequests"),
+    ],
+)
+def test_alarms_exist_and_notify(alarm, metric):
+    props = RESOURCES[alarm]["Properties"]
+    assert props["MetricName"] == metric
+    assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_stale_alarm_treats_missing_heartbeats_as_breaching():
+    props = RESOURCES["CollectorStaleAlarm"]["Properties"]
+    assert props["TreatMissingData"] == "breaching"
+    assert props["EvaluationPeriods"] == {"Ref": "StaleAfterMinutes"} and props["Period"] == 60
+
+
+def test_every_function_has_its_own_log_group_with_retention():
+    for function in ("CollectorFunction", "LookupFunction"):
+        group = RESOURCES[function]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert RESOURCES[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_checkov_skips_all_carry_a_reason():
+    for name, resource in RESOURCES.items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert len(skip.get("comment", "")) > 20, f"{name} skips {skip['id']} without a reason"
+
+
+def test_dashboard_shows_status_groups_delivery_rate_lag_pages_and_lookup_health():
+    import json
+
+    from local.stack import Resolver
+
+    resolver = Resolver(TEMPLATE, {"InfobipBaseUrl": "https://x", "InfobipApiKeySecret": "s"})
+    body = json.loads(resolver(RESOURCES["Dashboard"]["Properties"]["DashboardBody"]))
+    titles = " | ".join(w["properties"]["title"] for w in body["widgets"])
+    for wanted in ("status group", "Delivery rate", "Seconds behind", "retries", "Lookup latency and errors"):
+        assert wanted in titles
+    names = json.dumps(body)
+    for metric in ("ReportsByStatusGroup", "SecondsBehind", "Pages", "Retries", "Latency", "5XXError"):
+        assert metric in names
