@@ -28,33 +28,12 @@ def _route_regex(path: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-class LocalApi:
-    def __init__(self, handler: Handler, api_key: str, host: str = "127.0.0.1", port: int = 3000, stage: str = "v1") -> None:
-        self.handler = handler
-        self.api_key = api_key
+class ProxyEvents:
+    """Builds API Gateway REST proxy events for the template's routes of LookupFunction."""
+
+    def __init__(self, stage: str = "v1") -> None:
         self.stage = stage
         self.routes = [(method, path, _route_regex(path)) for method, path in function_routes(load_template(), "LookupFunction")]
-        self._server = ThreadingHTTPServer((host, port), self._http_handler())
-        self._server.daemon_threads = True
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> LocalApi:
-        threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> LocalApi:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def match(self, method: str, path: str) -> tuple[str, dict[str, str]] | None:
         """The template resource answering `method path` (specific routes before the proxy)."""
@@ -95,6 +74,36 @@ class LocalApi:
             "isBase64Encoded": False,
         }
 
+
+class LocalApi:
+    """The handler behind an HTTP server that checks `x-api-key` the way API Gateway would."""
+
+    def __init__(self, handler: Handler, api_key: str, host: str = "127.0.0.1", port: int = 3000, stage: str = "v1") -> None:
+        self.handler = handler
+        self.api_key = api_key
+        self.events = ProxyEvents(stage)
+        self._server = ThreadingHTTPServer((host, port), self._http_handler())
+        self._server.daemon_threads = True
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> LocalApi:
+        threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> LocalApi:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def _http_handler(self) -> type[BaseHTTPRequestHandler]:
         api = self
 
@@ -126,7 +135,7 @@ class LocalApi:
                 if headers.get("x-api-key") != api.api_key:
                     self._gateway_error(403, "INVALID_API_KEY", "Forbidden")
                     return
-                event = api.event(self.command, self.path, headers)
+                event = api.events.event(self.command, self.path, headers)
                 if event is None:
                     self._gateway_error(403, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
                     return

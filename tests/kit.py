@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -75,24 +76,26 @@ def aws_failing(
 
 @contextmanager
 def dynamodb_unprocessed(client: Any, times: int = 3) -> Iterator[dict]:
-    """Make BatchWriteItem leave half of each batch unprocessed (as throttled tables do), `times` times."""
-    state: dict[str, Any] = {"calls": 0, "left": []}
+    """Make BatchWriteItem leave half of each batch unprocessed (as throttled tables do), `times` times.
+    Per thread: the index sends batches concurrently, and each call's hooks run in its own thread."""
+    state: dict[str, Any] = {"calls": 0}
+    lock, local = threading.Lock(), threading.local()
 
     def before(params: dict[str, Any], **_: Any) -> None:
-        if state["calls"] >= times:
-            return
-        state["calls"] += 1
+        local.left = {}
+        with lock:
+            if state["calls"] >= times:
+                return
+            state["calls"] += 1
         for table, requests in params["RequestItems"].items():
-            half = len(requests) // 2 or 1
-            state["left"] = [(table, requests[half:])] if len(requests) > 1 else [(table, requests)]
-            params["RequestItems"][table] = requests[:half] if len(requests) > 1 else requests
-            if len(requests) == 1:
-                state["left"] = []
+            if len(requests) > 1:
+                half = len(requests) // 2
+                params["RequestItems"][table], local.left[table] = requests[:half], requests[half:]
 
     def after(parsed: dict[str, Any], **_: Any) -> None:
-        if state["left"]:
-            parsed["UnprocessedItems"] = {t: r for t, r in state["left"]}
-            state["left"] = []
+        if getattr(local, "left", None):
+            parsed["UnprocessedItems"] = local.left
+            local.left = {}
 
     client.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", before, unique_id="unprocessed-b")
     client.meta.events.register("after-call.dynamodb.BatchWriteItem", after, unique_id="unprocessed-a")

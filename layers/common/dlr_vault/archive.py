@@ -7,13 +7,10 @@ Raw keys sort by fetch time (`raw/dt=YYYY-MM-DD/YYYYMMDDTHHMMSSffffffZ-<id>.json
 from __future__ import annotations
 
 import gzip
-import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-
-from dlr_vault.reports import Report
 
 RAW_PREFIX = "raw/"
 REPORTS_PREFIX = "reports/"
@@ -58,11 +55,11 @@ class Archive:
             for obj in page.get("Contents", []):
                 yield obj["Key"]
 
-    def put_jsonl(self, raw_key: str, reports: list[Report]) -> str:
-        """One report per line, every field as Infobip sent it, for Athena/DuckDB."""
+    def put_jsonl(self, raw_key: str, lines: list[str]) -> str:
+        """One report per line (each `reports.to_json` of a report, every field as sent), for Athena/DuckDB."""
         key = self.jsonl_key(raw_key)
-        lines = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in reports)
-        self._put(key, gzip.compress(lines.encode("utf-8"), compresslevel=6, mtime=0), "application/x-ndjson")
+        text = "\n".join(lines) + "\n"
+        self._put(key, gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0), "application/x-ndjson")
         return key
 
     def probe_writable(self) -> None:

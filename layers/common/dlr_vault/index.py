@@ -7,13 +7,13 @@ The lease in `state.py` guarantees a single writer between that read and the wri
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from dlr_vault.reports import Report, parse_timestamp, status_group
+from dlr_vault.reports import Report, parse_timestamp, status_group, to_json
 
 BULK_INDEX = "bulkId-sentAt-index"
 _EPOCH = "1970-01-01T00:00:00.000Z"
@@ -35,15 +35,15 @@ class Entry:
     item: dict[str, Any]
 
 
-def make_entry(report: Report, *, version: int, raw_key: str, source: str, expires_at: int | None) -> Entry | None:
-    """The index item for `report`; None when it has no usable messageId (it stays in raw/)."""
+def make_entry(report: Report, *, version: int, raw_key: str, source: str, expires_at: int | None, text: str | None = None) -> Entry | None:
+    """The index item for `report` (`text`: its JSON, if already made); None without a usable messageId."""
     message_id = report.get("messageId")
     if not isinstance(message_id, str) or not message_id:
         return None
     done_at = parse_timestamp(report.get("doneAt")) or ""
     item: dict[str, Any] = {
         "messageId": {"S": message_id},
-        "report": {"S": json.dumps(report, ensure_ascii=False, separators=(",", ":"))},
+        "report": {"S": text if text is not None else to_json(report)},
         "apiVersion": {"N": str(version)},
         "statusGroup": {"S": status_group(report)},
         "rawKey": {"S": raw_key},
@@ -71,18 +71,28 @@ def latest_per_message(entries: Iterable[Entry]) -> dict[str, Entry]:
 
 
 class ReportIndex:
-    def __init__(self, table: str, dynamodb: Any, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, table: str, dynamodb: Any, sleep: Callable[[float], None] = time.sleep, workers: int = 8) -> None:
         self.table = table
         self._ddb = dynamodb
         self._sleep = sleep
+        self._workers = workers
+        self._pool: ThreadPoolExecutor | None = None  # made on first write: the lookup never needs it
+
+    def _map(self, function: Callable[[Any], Any], chunks: list[Any]) -> list[Any]:
+        """Run `function` over `chunks` concurrently (batch requests mostly wait on the network)."""
+        if len(chunks) <= 1:
+            return [function(c) for c in chunks]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="index")
+        return list(self._pool.map(function, chunks))
 
     def put(self, entries: Iterable[Entry]) -> tuple[int, int]:
         """Index `entries`; returns (written, skipped as not newer than what is stored)."""
         latest = latest_per_message(entries)
         stored = self._stored_done_at(list(latest))
         fresh = [e for mid, e in latest.items() if mid not in stored or e.done_at > stored[mid]]
-        for start in range(0, len(fresh), _BATCH_WRITE):
-            self._batch_write([{"PutRequest": {"Item": e.item}} for e in fresh[start : start + _BATCH_WRITE]])
+        batches = [[{"PutRequest": {"Item": e.item}} for e in fresh[i : i + _BATCH_WRITE]] for i in range(0, len(fresh), _BATCH_WRITE)]
+        self._map(self._batch_write, batches)
         return len(fresh), len(latest) - len(fresh)
 
     def get(self, message_id: str) -> dict[str, Any] | None:
@@ -114,21 +124,26 @@ class ReportIndex:
             return
 
     def _stored_done_at(self, message_ids: list[str]) -> dict[str, str]:
+        """The stored `doneAt` ("" if none) of those of `message_ids` that are indexed."""
+        chunks = [message_ids[i : i + _BATCH_GET] for i in range(0, len(message_ids), _BATCH_GET)]
         stored: dict[str, str] = {}
-        for start in range(0, len(message_ids), _BATCH_GET):
-            keys = [{"messageId": {"S": m}} for m in message_ids[start : start + _BATCH_GET]]
-            request = {self.table: {"Keys": keys, "ProjectionExpression": "messageId, doneAt", "ConsistentRead": True}}
-            for attempt in range(_MAX_ATTEMPTS):
-                answer = self._ddb.batch_get_item(RequestItems=request)
-                for item in answer.get("Responses", {}).get(self.table, []):
-                    stored[item["messageId"]["S"]] = item.get("doneAt", {}).get("S", "")
-                request = answer.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                self._backoff(attempt)
-            else:
-                raise IndexWriteError("DynamoDB left keys unread after retries")
+        for part in self._map(self._batch_get, chunks):
+            stored.update(part)
         return stored
+
+    def _batch_get(self, message_ids: list[str]) -> dict[str, str]:
+        keys = [{"messageId": {"S": m}} for m in message_ids]
+        request = {self.table: {"Keys": keys, "ProjectionExpression": "messageId, doneAt", "ConsistentRead": True}}
+        stored: dict[str, str] = {}
+        for attempt in range(_MAX_ATTEMPTS):
+            answer = self._ddb.batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(self.table, []):
+                stored[item["messageId"]["S"]] = item.get("doneAt", {}).get("S", "")
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                return stored
+            self._backoff(attempt)
+        raise IndexWriteError("DynamoDB left keys unread after retries")
 
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
         pending = {self.table: requests}

@@ -21,7 +21,7 @@ from dlr_vault.config import CollectorSettings
 from dlr_vault.index import ReportIndex, make_entry
 from dlr_vault.infobip import InfobipClient, InfobipError
 from dlr_vault.observability import logger
-from dlr_vault.reports import PageParseError, Report, parse_page, status_group
+from dlr_vault.reports import PageParseError, Report, parse_page, status_group, to_json
 from dlr_vault.state import RunState
 
 TimeLeft = Callable[[], float]
@@ -187,9 +187,9 @@ class Collector:
             logger.error("quarantined unparseable page (kept in raw/)", extra={"raw_key": key, "reason": str(exc), "bytes": len(body)})
             return None
         expires_at = int(time.time()) + self.retention_days * 86400 if self.retention_days else None
-        entries = []
-        for report in reports:
-            entry = make_entry(report, version=version, raw_key=key, source="reports", expires_at=expires_at)
+        entries, lines = [], [to_json(r) for r in reports]
+        for report, text in zip(reports, lines, strict=True):
+            entry = make_entry(report, version=version, raw_key=key, source="reports", expires_at=expires_at, text=text)
             if entry is not None:
                 entries.append(entry)
             stats.by_status_group[status_group(report)] += 1
@@ -198,8 +198,8 @@ class Collector:
             stats.unindexable += len(reports) - len(entries)
             logger.warning("reports without a messageId stay only in raw/", extra={"raw_key": key, "count": len(reports) - len(entries)})
         written, not_newer = self.index.put(entries)
-        if jsonl:
-            self.archive.put_jsonl(key, reports)
+        if jsonl and reports:  # an empty page has nothing to copy (a run usually ends on one)
+            self.archive.put_jsonl(key, lines)
             stats.archived += len(reports)
         stats.fetched += len(reports)
         stats.indexed += written

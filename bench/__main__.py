@@ -1,0 +1,361 @@
+"""`make bench`: throughput, AWS requests, cost, CPU, memory, lookup latency, cold start, sizes.
+
+Runs against moto server (its own process) and the Infobip simulator on 127.0.0.1, prints one
+markdown table with each target met or not, and writes it to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import local  # noqa: F401 - the layer's package on sys.path
+from local.infobip_sim import InfobipSimulator, make_reports
+from local.stack import ROOT, build_stack
+
+# Written-down list prices, us-east-1, as published by AWS in 2025 (not fetched at run time).
+PRICES = {
+    "dynamodb_write_per_million_wru": 0.625,  # on-demand write request units
+    "dynamodb_read_per_million_rru": 0.125,  # on-demand read request units
+    "s3_put_per_thousand": 0.005,  # S3 Standard PUT/COPY/POST/LIST
+    "s3_storage_per_gb_month": 0.023,  # S3 Standard, first 50 TB
+    "lambda_arm64_per_gb_second": 0.0000133334,
+    "lambda_per_million_requests": 0.20,
+}
+COLLECTOR_MEMORY_GB = 1.0  # CollectorFunction MemorySize in template.yaml
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Moto:
+    """moto server in its own process, so its CPU and memory are not the collector's."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("moto server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def _env(moto: Moto) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto.url,
+        "AWS_MAX_ATTEMPTS": "5",
+        "POWERTOOLS_SERVICE_NAME": "dlr-vault",
+        "POWERTOOLS_METRICS_NAMESPACE": "DlrVault",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+
+def _clients(moto: Moto) -> Any:
+    import boto3
+
+    @cache
+    def client(service: str) -> Any:
+        return boto3.client(
+            service, endpoint_url=moto.url, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench"
+        )
+
+    return client
+
+
+def ingest(moto: Moto, kind: str, reports: int, page_size: int) -> dict[str, Any]:
+    """Fresh resources from the template, `reports` waiting at the simulator, one measured run."""
+    clients = _clients(moto)
+    with InfobipSimulator() as sim:
+        sim.add(make_reports(reports, bulks=max(1, reports // 5000), seed=11))
+        prefix = f"bench-{uuid.uuid4().hex[:6]}"
+        params = {"InfobipBaseUrl": sim.base_url, "InfobipApiKeySecret": f"{prefix}/key", "PageSize": str(page_size)}
+        stack = build_stack(clients, params, sim.api_key, prefix)
+        env = {**_env(moto), **stack.environment("CollectorFunction"), "BENCH_INFOBIP_KEY": sim.api_key}
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.measure", kind], cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600
+        )
+        line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH-RESULT ")), None)
+        if done.returncode or line is None:
+            raise RuntimeError(f"{kind} run failed: {done.stderr[-3000:]}")
+        result = json.loads(line.removeprefix("BENCH-RESULT "))
+        result.update(stack=stack, clients=clients, sim_pages=_pages(sim, page_size), reports=reports)
+        return result
+
+
+def _pages(sim: InfobipSimulator, page_size: int) -> list[bytes]:
+    """The page bodies the simulator handed out, re-serialised the same way (for the CPU floor)."""
+    out = sim.handed_out
+    return [json.dumps({"results": out[i : i + page_size]}, ensure_ascii=False).encode() for i in range(0, len(out), page_size)]
+
+
+def cpu_floor(pages: list[bytes]) -> float:
+    """CPU seconds to parse and gzip the same pages once: what no collector can avoid."""
+    start = time.thread_time()
+    for body in pages:
+        reports = json.loads(body)["results"]
+        gzip.compress(body, compresslevel=6, mtime=0)
+        lines = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in reports)
+        gzip.compress(lines.encode(), compresslevel=6, mtime=0)  # the JSON Lines copy: also unavoidable
+    return time.thread_time() - start
+
+
+def item_write_units(run: dict[str, Any]) -> tuple[float, int]:
+    """Write units per report (table + bulk index, 1 KB each, rounded up) and stored bytes in S3."""
+    ddb, s3 = run["clients"]("dynamodb"), run["clients"]("s3")
+    items = ddb.scan(TableName=run["stack"].names["ReportsTable"], Limit=1000)["Items"]
+
+    def size(item: dict[str, Any]) -> int:
+        """DynamoDB's item size: UTF-8 name and string bytes; numbers about one byte per two digits, plus one."""
+        return sum(
+            len(name.encode()) + (len(value["S"].encode()) if "S" in value else len(value["N"]) // 2 + 1) for name, value in item.items()
+        )
+
+    per_item = statistics.mean(math.ceil(size(i) / 1024) for i in items)
+    stored = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=run["stack"].names["ArchiveBucket"]):
+        stored += sum(o["Size"] for o in page.get("Contents", []))
+    return per_item * 2, stored
+
+
+def lookup_latency(moto: Moto, run: dict[str, Any], iterations: int) -> dict[str, float]:
+    """Warm handler latency (p50/p99, ms) for a messageId and for a 1000-report bulk page."""
+    from local.api import ProxyEvents
+    from local.context import LocalLambdaContext
+    from local.stack import load_handler, reset_runtime
+
+    os.environ.update(_env(moto))
+    os.environ.update(run["stack"].environment("LookupFunction"))
+    reset_runtime()
+    handler = load_handler("lookup").lambda_handler
+    items = run["clients"]("dynamodb").scan(TableName=run["stack"].names["ReportsTable"], Limit=1)["Items"]
+    message_id, bulk_id = items[0]["messageId"]["S"], items[0]["bulkId"]["S"]
+    api = ProxyEvents()
+    events = {
+        "messageId": api.event("GET", f"/sms/1/reports?messageId={message_id}", {}),
+        "bulk page of 1000": api.event("GET", f"/sms/1/reports?bulkId={bulk_id}&limit=1000", {}),
+    }
+    out = {}
+    for name, event in events.items():
+        handler(event, LocalLambdaContext())  # warm
+        samples = []
+        for _ in range(iterations):
+            start = time.perf_counter()
+            answer = handler(event, LocalLambdaContext())
+            samples.append((time.perf_counter() - start) * 1000)
+            assert answer["statusCode"] == 200
+        samples.sort()
+        out[name] = (samples[len(samples) // 2], samples[min(len(samples) - 1, math.ceil(len(samples) * 0.99) - 1)])
+    out["bulk results"] = len(json.loads(handler(events["bulk page of 1000"], LocalLambdaContext())["body"])["results"])
+    return out
+
+
+def cold_imports(repeat: int) -> dict[str, float]:
+    """Median seconds to import each handler module in a fresh interpreter, against `import boto3`."""
+    snippets = {
+        "import boto3": "import boto3",
+        "collector handler": "import local.stack as s; s.load_handler('collector')",
+        "lookup handler": "import local.stack as s; s.load_handler('lookup')",
+    }
+    env = {**os.environ, "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_SERVICE_NAME": "dlr-vault"}
+    env.pop("POWERTOOLS_TRACE_DISABLED", None)
+    out = {}
+    for name, code in snippets.items():
+        timer = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
+        prelude = "import sys; sys.path[:0] = ['.', 'layers/common']; "
+        runs = [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", prelude + timer], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+                ).stdout
+            )
+            for _ in range(repeat)
+        ]
+        out[name] = statistics.median(runs)
+    return out
+
+
+def package_sizes() -> dict[str, tuple[int, int]]:
+    """(unzipped, zipped) bytes of each built artifact in .aws-sam/build (runs `sam build` if needed)."""
+    build = ROOT / ".aws-sam" / "build"
+    if not (build / "CommonLayer").exists():
+        subprocess.run(
+            [str(Path(sys.executable).parent / "sam"), "build", "--parallel", "--cached"], cwd=ROOT, check=True, capture_output=True
+        )
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("CollectorFunction", "LookupFunction", "CommonLayer"):
+            folder = build / name
+            unzipped = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+            zipped = Path(shutil.make_archive(f"{tmp}/{name}", "zip", folder)).stat().st_size
+            out[name] = (unzipped, zipped)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reports", type=int, default=100_000, help="reports for the collector's ingest run")
+    parser.add_argument("--baseline-reports", type=int, default=10_000, help="reports for the naive baseline (it is slow)")
+    parser.add_argument("--count-reports", type=int, default=10_000, help="reports for the request-count run")
+    parser.add_argument("--lookups", type=int, default=300, help="iterations per lookup latency figure")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--skip-build", action="store_true", help="skip package sizes (no sam build)")
+    args = parser.parse_args(argv)
+
+    moto = Moto()
+    try:
+        rows = run_all(moto, args)
+    finally:
+        moto.stop()
+    table = render(rows, args)
+    print(table)
+    if not args.no_write:
+        (ROOT / "docs" / "benchmarks.md").write_text(table)
+    return 0
+
+
+def run_all(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
+    rows: list[tuple[str, str, str, str]] = []
+
+    def row(name: str, figure: str, target: str = "", met: bool | None = None) -> None:
+        rows.append((name, figure, target, "" if met is None else ("met" if met else "NOT met")))
+
+    main_run = ingest(moto, "collector", args.reports, 1000)
+    naive = ingest(moto, "baseline", args.baseline_reports, 1000)
+    assert main_run["stats"]["fetched"] == args.reports and naive["stats"]["fetched"] == args.baseline_reports
+    rate, naive_rate = args.reports / main_run["wall"], args.baseline_reports / naive["wall"]
+    row(f"ingest, collector ({args.reports:,} reports, PageSize 1000)", f"{rate:,.0f} reports/s ({main_run['wall']:.1f} s)")
+    row(
+        f"ingest, naive baseline ({args.baseline_reports:,} reports, put_item each)", f"{naive_rate:,.0f} reports/s ({naive['wall']:.1f} s)"
+    )
+    row("ingest speed-up over the baseline", f"{rate / naive_rate:.1f}x", ">= 10x", rate / naive_rate >= 10)
+
+    counted = ingest(moto, "collector", args.count_reports, 1000)
+    per_10k = {op: n * 10_000 / args.count_reports for op, n in sorted(counted["requests"].items())}
+    minimum_writes = math.ceil(args.count_reports / 25) * 10_000 / args.count_reports
+    pages = math.ceil(args.count_reports / 1000)  # pages with reports; a run ends on a short or empty page
+    writes = per_10k.get("dynamodb:BatchWriteItem", 0)
+    row(
+        "DynamoDB BatchWriteItem per 10,000 reports",
+        f"{writes:,.0f} (minimum {minimum_writes:,.0f})",
+        "<= 1.1x minimum",
+        writes <= 1.1 * minimum_writes,
+    )
+    row(
+        "S3 PutObject per 10,000 reports",
+        f"{per_10k.get('s3:PutObject', 0):,.0f} (minimum {2 * pages * 10_000 / args.count_reports:,.0f}: "
+        "raw + JSON Lines per page with reports, raw for the closing empty page, + 1 preflight)",
+    )
+    others = ", ".join(f"{op} {n:,.0f}" for op, n in per_10k.items() if op not in ("dynamodb:BatchWriteItem", "s3:PutObject"))
+    row("other AWS requests per 10,000 reports", others)
+
+    wru_per_report, stored = item_write_units(counted)
+    million = 1_000_000
+    scale = million / args.count_reports
+    dynamo_writes = wru_per_report * million * PRICES["dynamodb_write_per_million_wru"] / million
+    dynamo_reads = PRICES["dynamodb_read_per_million_rru"]  # one consistent read unit per report (items < 4 KB)
+    s3_puts = counted["requests"].get("s3:PutObject", 0) * scale * PRICES["s3_put_per_thousand"] / 1000
+    s3_store = stored * scale / 1e9 * PRICES["s3_storage_per_gb_month"]
+    lambda_cost = main_run["wall"] / args.reports * million * COLLECTOR_MEMORY_GB * PRICES["lambda_arm64_per_gb_second"]
+    total = dynamo_writes + dynamo_reads + s3_puts + s3_store + lambda_cost
+    row(
+        "cost per million reports (USD, us-east-1 list prices)",
+        f"{total:.2f}: DynamoDB writes {dynamo_writes:.2f} ({wru_per_report:.2f} WRU/report incl. index), "
+        f"reads {dynamo_reads:.2f}, S3 PUTs {s3_puts:.3f}, S3 storage {s3_store:.4f}/month, Lambda {lambda_cost:.3f}",
+    )
+
+    floor = cpu_floor(main_run["sim_pages"])
+    per_report, floor_per = main_run["cpu"] / args.reports * 1e6, floor / args.reports * 1e6
+    row(
+        "collector CPU per report",
+        f"{per_report:.0f} µs (parse+gzip floor {floor_per:.0f} µs, {per_report / floor_per:.1f}x)",
+        "<= 3x floor",
+        per_report <= 3 * floor_per,
+    )
+
+    big = ingest(moto, "collector", max(args.count_reports, 20_000), 10_000) if args.reports >= 20_000 else counted
+    row("peak RSS, PageSize 1000", f"{counted['peak_rss_mb']:.0f} MB")
+    label = "10000" if big is not counted else "1000 (quick run)"
+    row(f"peak RSS, PageSize {label}", f"{big['peak_rss_mb']:.0f} MB", "<= 256 MB", big["peak_rss_mb"] <= 256)
+
+    latency = lookup_latency(moto, main_run, args.lookups)
+    p50, p99 = latency["messageId"]
+    row("lookup warm latency, messageId (handler, moto server)", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms", "p99 <= 20 ms", p99 <= 20)
+    p50, p99 = latency["bulk page of 1000"]
+    row(f"lookup warm latency, bulk page ({latency['bulk results']} reports)", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+
+    imports = cold_imports(5)
+    base = imports["import boto3"]
+    row("cold import, `import boto3` alone", f"{base * 1000:.0f} ms")
+    for name in ("collector handler", "lookup handler"):
+        ratio = imports[name] / base
+        row(f"cold import, {name}", f"{imports[name] * 1000:.0f} ms ({ratio:.2f}x boto3)", "<= 1.5x boto3", ratio <= 1.5)
+
+    if not args.skip_build:
+        for name, (unzipped, zipped) in package_sizes().items():
+            row(f"package size, {name}", f"{unzipped / 1e6:.1f} MB unzipped, {zipped / 1e6:.1f} MB zipped")
+    return rows
+
+
+def render(rows: list[tuple[str, str, str, str]], args: argparse.Namespace) -> str:
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}, with `make bench`",
+        f"(`python -m bench --reports {args.reports} --baseline-reports {args.baseline_reports}`):",
+        "moto server in its own process, the Infobip simulator on 127.0.0.1, each ingest in a fresh",
+        "child process. moto is not AWS: throughput and latency are relative figures; request counts",
+        "and CPU per report carry over.",
+        "",
+        "| measure | figure | target | |",
+        "|---|---|---|---|",
+        *[f"| {name} | {figure} | {target} | {met} |" for name, figure, target, met in rows],
+        "",
+        "Prices (USD, us-east-1, written down from AWS's published list prices, not fetched):",
+        *[f"- `{k}`: {v}" for k, v in PRICES.items()],
+        "",
+        "DynamoDB write units: every report is written to the table and to the bulk index (projection",
+        "ALL), each rounded up to 1 KB; reads are one consistent BatchGetItem key per report (the",
+        "'later doneAt wins' check). Lambda cost uses the measured wall time against moto at 1 GB.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
