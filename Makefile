@@ -34,12 +34,15 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 demo: venv  ## run the whole pipeline locally (moto + Infobip simulator), serve the lookup on :3000
 	$(BIN)/python -m local.demo $(DEMO_ARGS)
 
+report: venv  ## the queries/ SQL in DuckDB over the archive make demo left (REPORT_ARGS="--plot docs/img")
+	$(BIN)/python -m analytics $(REPORT_ARGS)
+
 unit: venv  ## the pytest suite only
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: venv  ## ruff, bandit, cfn-lint and sam validate --lint
 	$(BIN)/ruff check .
-	$(BIN)/bandit -q -ll -r layers functions local
+	$(BIN)/bandit -q -ll -r layers functions local analytics bench
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --template-file template.yaml
 

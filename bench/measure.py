@@ -15,6 +15,7 @@ import sys
 import time
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import local  # noqa: F401 - puts the layer's package on sys.path, as Lambda's /opt/python
@@ -67,8 +68,17 @@ def baseline() -> dict[str, Any]:
     return {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu, "stats": {"fetched": fetched}, "requests": dict(counts)}
 
 
+def peak_rss_mb() -> float:
+    """This process's own high-water RSS (VmHWM). Not ru_maxrss: Linux carries that across the
+    fork+exec that started us, so it would report the parent's size if that was larger."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 if __name__ == "__main__":
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     result = {"collector": collector, "baseline": baseline}[sys.argv[1]]()
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
     sys.stdout.write("\nBENCH-RESULT " + json.dumps(result) + "\n")

@@ -13,10 +13,13 @@ import io
 import json
 import logging
 import os
+import shutil
 import socket
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 DEMO_API_KEY = "local-demo-api-key"
@@ -61,6 +64,18 @@ class _WithoutMetrics(io.TextIOBase):
         return len(text)
 
 
+def _save_archive(s3: Any, bucket: str, folder: Path) -> Path:
+    """Copy the bucket's objects to `folder` (moto's data ends with the demo; `make report` reads this)."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for obj in page.get("Contents", []):
+            target = folder / obj["Key"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
+    return folder
+
+
 def _environment() -> None:
     os.environ.update(
         AWS_ACCESS_KEY_ID="local",
@@ -100,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     server, endpoint = start_moto_server(args.aws_port)
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     sim = InfobipSimulator().start()
-    sim.add(make_reports(args.reports, bulks=max(1, args.reports // 500), seed=1, updates=args.reports // 20))
+    two_days = datetime.now(UTC) - timedelta(hours=47)  # what Infobip can still hold: the last 48 hours
+    sim.add(make_reports(args.reports, bulks=7, seed=1, updates=args.reports // 20, start=two_days, spacing=47 * 3600 / args.reports))
     print(f"moto (AWS) on {endpoint}; Infobip simulator on {sim.base_url} holding {len(sim.pending)} unread reports")
 
     from dlr_vault import aws
@@ -127,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         f"outcome {stats['outcome']}"
     )
     print("by status group: " + ", ".join(f"{g} {n}" for g, n in groups.most_common()))
+
+    saved = _save_archive(aws.client("s3"), stack.names["ArchiveBucket"], ROOT / ".local-stack" / "archive")
+    print(f"archive copied to {saved} for `make report`")
 
     api = LocalApi(load_handler("lookup").lambda_handler, DEMO_API_KEY, port=args.api_port).start()
     first = sim.handed_out[0]

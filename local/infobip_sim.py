@@ -80,8 +80,11 @@ class SimReport:
         return out
 
 
-def make_reports(n: int, *, bulks: int = 20, seed: int = 7, start: datetime | None = None, updates: int = 0) -> list[SimReport]:
-    """`n` realistic reports over `bulks` bulks, plus `updates` later status changes for earlier messages.
+def make_reports(
+    n: int, *, bulks: int = 20, seed: int = 7, start: datetime | None = None, updates: int = 0, spacing: float = 3.0
+) -> list[SimReport]:
+    """`n` realistic reports over `bulks` bulks, sent `spacing` seconds apart, plus `updates` later
+    status changes for earlier messages.
 
     Every status group appears (one unknown to Infobip's docs), errors vary in casing, some
     optional fields are absent, callbackData is unicode, offsets are not always +0000.
@@ -90,7 +93,7 @@ def make_reports(n: int, *, bulks: int = 20, seed: int = 7, start: datetime | No
     start = start or datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
     reports = []
     for i in range(n):
-        sent = start + timedelta(seconds=i * 3, milliseconds=rng.randrange(1000))
+        sent = start + timedelta(seconds=i * spacing, milliseconds=rng.randrange(1000))
         tz = PLUS_TWO if i % 7 == 0 else UTC
         status = STATUSES[i % len(STATUSES)]
         error = ERRORS[0] if status[1] in ("DELIVERED", "PENDING") else ERRORS[1 + i % (len(ERRORS) - 1)]

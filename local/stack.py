@@ -142,13 +142,19 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
         name = resolver.names.setdefault(logical, f"{prefix}-{logical}".lower())
         props = resolver(resource["Properties"])
         s3.create_bucket(Bucket=name)
-        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
-        rules = [  # CloudFormation's ServerSideEncryptionByDefault is the API's ApplyServerSideEncryptionByDefault
-            {"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"], "BucketKeyEnabled": r.get("BucketKeyEnabled", False)}
-            for r in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-        ]
-        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
-        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+        if "VersioningConfiguration" in props:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+        if "BucketEncryption" in props:
+            rules = [  # CloudFormation's ServerSideEncryptionByDefault is the API's ApplyServerSideEncryptionByDefault
+                {
+                    "ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"],
+                    "BucketKeyEnabled": r.get("BucketKeyEnabled", False),
+                }
+                for r in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            ]
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+        if "PublicAccessBlockConfiguration" in props:
+            s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
     # AWS::S3::BucketPolicy is not applied: its only statement denies requests without TLS, and
     # the local endpoints speak plain HTTP on 127.0.0.1 (tests/unit/test_template.py checks it).
     for logical, resource in resources_of(template, "AWS::SecretsManager::Secret").items():

@@ -117,8 +117,9 @@ def lookup_handler(aws: Callable[[str], Any]) -> Callable[[dict[str, Any], Any],
 
 
 @pytest.fixture
-def api(stack: LocalStack, lookup_handler: Callable[..., dict[str, Any]]) -> Iterator[Any]:
-    """The lookup handler behind a local API Gateway stand-in on 127.0.0.1 (real HTTP)."""
+def api(lookup_handler: Callable[..., dict[str, Any]]) -> Iterator[Any]:
+    """The lookup handler behind a local API Gateway stand-in on 127.0.0.1 (real HTTP);
+    build the stack with `stack` or `make_stack`."""
     from local.api import LocalApi
 
     with LocalApi(lookup_handler, LOCAL_API_KEY, port=0) as local_api:

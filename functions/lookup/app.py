@@ -22,7 +22,7 @@ from dlr_vault.observability import logger
 
 app = APIGatewayRestResolver()
 ROUTES = ("/sms/1/reports", "/sms/3/reports")
-_ONE_REPORT = re.compile(r"/reports/[^/]+")
+_PATH_ROUTES = re.compile(r"/reports/[^/]+|/bulks/[^/]+/summary")
 
 
 @cache
@@ -51,6 +51,11 @@ def report_by_id(message_id: str) -> dict[str, Any]:
     return lookup().one(message_id)
 
 
+@app.get("/bulks/<bulk_id>/summary")
+def bulk_summary(bulk_id: str) -> dict[str, Any]:
+    return lookup().bulk_summary(bulk_id)
+
+
 @app.exception_handler(ApiError)
 def refused(error: ApiError) -> Response:
     return _json(error.status, error.body())
@@ -60,7 +65,7 @@ def refused(error: ApiError) -> Response:
 def not_found(_: NotFoundError) -> Response:
     """Unknown paths are 404; a known route asked with another method than GET is 405."""
     path, method = app.current_event.path or "", app.current_event.http_method
-    if method != "GET" and (path in ROUTES or _ONE_REPORT.fullmatch(path)):
+    if method != "GET" and (path in ROUTES or _PATH_ROUTES.fullmatch(path)):
         return _json(405, error_body("METHOD_NOT_ALLOWED", "only GET is allowed"))
     return _json(404, error_body("NOT_FOUND", "no such resource"))
 

@@ -13,7 +13,7 @@ from tests.kit import expected_latest
 KNOWN_TO_CLIENT = {"PENDING", "UNDELIVERABLE", "DELIVERED", "EXPIRED", "REJECTED"}
 
 
-def test_official_client_reads_the_same_values_back(make_stack, sim, collect, api):
+def test_official_client_reads_the_same_values_back(stack, sim, collect, api):
     sim.add([r for r in make_reports(48, bulks=2, seed=5, updates=5) if r.fields["status"]["groupName"] in KNOWN_TO_CLIENT])
     collect()
     latest = expected_latest(sim.handed_out)

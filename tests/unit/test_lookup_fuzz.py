@@ -23,7 +23,7 @@ OPERATIONS = [(path, method.upper()) for path, methods in SCHEMA.raw_schema["pat
 
 
 @pytest.fixture
-def served(api, sim, collect):
+def served(stack, api, sim, collect):
     sim.add(make_reports(60, bulks=2, seed=1))
     collect()
     return api

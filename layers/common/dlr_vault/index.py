@@ -112,6 +112,19 @@ class ReportIndex:
         answer = self._ddb.query(**kwargs)
         return answer.get("Items", []), answer.get("LastEvaluatedKey")
 
+    def bulk_outcomes(self, bulk_id: str) -> Iterable[dict[str, Any]]:
+        """Every item of a bulk, with only what a summary needs (status group and the report)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": BULK_INDEX,
+            "KeyConditionExpression": "bulkId = :b",
+            "ExpressionAttributeValues": {":b": {"S": bulk_id}},
+            "ProjectionExpression": "statusGroup, #r",
+            "ExpressionAttributeNames": {"#r": "report"},
+        }
+        for page in self._ddb.get_paginator("query").paginate(**kwargs):
+            yield from page.get("Items", [])
+
     def probe_writable(self) -> None:
         """Preflight: a conditional write that can never succeed proves access without writing."""
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from dlr_vault.cursor import CursorCodec, InvalidCursor
@@ -107,6 +108,33 @@ class Lookup:
         if len(items) > query.limit:
             answer["nextCursor"] = self.cursors.encode(query.bulk_id, items[query.limit - 1])
         return answer
+
+    def bulk_summary(self, bulk_id: str) -> dict[str, Any]:
+        """Counts by status group, total price per currency and delivery rate of one bulk, from the index.
+
+        Price is `pricePerMessage` times the part count (`smsCount`/`messageCount`), as in queries/."""
+        _checked_id("bulkId", bulk_id)
+        groups: dict[str, int] = {}
+        prices: dict[str, Decimal] = {}
+        for item in self.index.bulk_outcomes(bulk_id):
+            group = item.get("statusGroup", {}).get("S", "UNKNOWN")
+            groups[group] = groups.get(group, 0) + 1
+            report = json.loads(item["report"]["S"], parse_float=Decimal)
+            price = report.get("price") if isinstance(report.get("price"), dict) else {}
+            if isinstance(price.get("pricePerMessage"), Decimal | int) and isinstance(price.get("currency"), str):
+                parts = report.get("smsCount", report.get("messageCount", 1))
+                parts = parts if isinstance(parts, int) else 1
+                prices[price["currency"]] = prices.get(price["currency"], Decimal(0)) + price["pricePerMessage"] * parts
+        total = sum(groups.values())
+        if not total:
+            raise ApiError(404, "NOT_FOUND", "no reports for this bulkId")
+        return {
+            "bulkId": bulk_id,
+            "messages": total,
+            "byStatusGroup": dict(sorted(groups.items())),
+            "totalPrice": {currency: float(amount) for currency, amount in sorted(prices.items())},
+            "deliveryRate": round(groups.get("DELIVERED", 0) / total, 4),
+        }
 
     def _bulk_items(self, bulk_id: str, wanted: int, start: dict[str, Any] | None) -> list[dict[str, Any]]:
         """Up to `wanted` items in sentAt order; Query pages stop at 1 MB, so keep reading."""

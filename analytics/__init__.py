@@ -1,0 +1,1 @@
+"""Analytics over the reports/ archive: the same SQL in Athena (AWS) and DuckDB (locally)."""
