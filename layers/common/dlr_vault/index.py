@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,12 +79,15 @@ class ReportIndex:
         self._pool: ThreadPoolExecutor | None = None  # made on first write: the lookup never needs it
 
     def _map(self, function: Callable[[Any], Any], chunks: list[Any]) -> list[Any]:
-        """Run `function` over `chunks` concurrently (batch requests mostly wait on the network)."""
+        """Run `function` over `chunks` concurrently (batch requests mostly wait on the network).
+        Waits for every chunk before raising the first failure: nothing is left in flight."""
         if len(chunks) <= 1:
             return [function(c) for c in chunks]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="index")
-        return list(self._pool.map(function, chunks))
+        futures = [self._pool.submit(function, chunk) for chunk in chunks]
+        wait(futures)
+        return [future.result() for future in futures]
 
     def put(self, entries: Iterable[Entry]) -> tuple[int, int]:
         """Index `entries`; returns (written, skipped as not newer than what is stored)."""
