@@ -2,13 +2,16 @@
 
 Serves `GET /sms/1/reports` and `GET /sms/3/reports` like Infobip does (auth check, `limit`
 bounds, `bulkId`/`messageId`/`entityId`/`applicationId`/`campaignReferenceId` filters,
-one-time reads) and takes injected faults, one per request, in the order queued. It renders
+one-time reads) and takes injected faults, one per request, in the order queued. It also
+serves `GET /sms/3/logs` (never consumed; `sentSince`/`sentUntil`/`bulkId`/`messageId`
+filters, cursor paging, a rate limit answered with 429 and `Retry-After`). It renders
 both API shapes with its own code, so tests never compare the project against itself.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import socket
 import threading
@@ -42,6 +45,10 @@ ERRORS = [
 CALLBACKS = ["order-4711", "Ünïcödé ✓ 订单 🚀", 'a"quoted" \\ back\\slash', "", "x" * 200]
 PLUS_TWO = timezone(timedelta(hours=2))
 MCCMNC = ["22801", "21901", "26201", "310260", "50501"]
+
+
+def _parse(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
 
 
 def infobip_time(moment: datetime) -> str:
@@ -152,6 +159,10 @@ class InfobipSimulator:
         self.requests: list[str] = []
         self.faults: deque[Fault] = deque()
         self.extra_headers: dict[str, str] = {}
+        self.sent: list[SimReport] = []  # every report ever added: what /sms/3/logs knows of
+        self.logs_rate = (120, 60.0)  # /sms/3/logs: at most this many requests per this many seconds
+        self.logs_requests: list[dict[str, str]] = []
+        self._logs_times: deque[float] = deque()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._handler())
         self._server.daemon_threads = True
@@ -181,6 +192,50 @@ class InfobipSimulator:
     def add(self, reports: list[SimReport]) -> None:
         with self._lock:
             self.pending.extend(reports)
+            self.sent.extend(reports)
+
+    def logs(self, query: dict[str, str]) -> tuple[list[dict[str, Any]], str | None]:
+        """`/sms/3/logs`: the newest state of every sent message matching `query`, sentAt order,
+        paged by an offset cursor. Nothing is consumed."""
+        since, until = (_parse(query[k]) if query.get(k) else None for k in ("sentSince", "sentUntil"))
+        newest: dict[str, dict[str, Any]] = {}
+        with self._lock:
+            for report in self.sent:
+                f = report.fields
+                if f["messageId"] not in newest or _parse(f["doneAt"]) > _parse(newest[f["messageId"]]["doneAt"]):
+                    newest[f["messageId"]] = f
+        chosen = [
+            f
+            for f in newest.values()
+            if (since is None or _parse(f["sentAt"]) >= since)
+            and (until is None or _parse(f["sentAt"]) <= until)
+            and all(str(f.get(k)) == query[k] for k in ("bulkId", "messageId") if k in query)
+        ]
+        chosen.sort(key=lambda f: (_parse(f["sentAt"]), f["messageId"]))
+        offset = int(query.get("cursor") or 0) if query.get("useCursor") == "true" else 0
+        limit = int(query.get("limit") or 50)
+        page = chosen[offset : offset + limit]
+        entries = []
+        for fields in page:
+            entry = SimReport(fields).render(3)
+            entry["destination"] = entry.pop("to")
+            entry["content"] = {"text": f"Your code is {fields['messageId'][-4:]}"}
+            entry.pop("callbackData", None)  # logs do not carry callbackData
+            entries.append(entry)
+        more = query.get("useCursor") == "true" and offset + limit < len(chosen)
+        return entries, (str(offset + limit) if more else None)
+
+    def _logs_allowed(self) -> float:
+        """0 if a logs request may proceed now, else the seconds until it may (the rate limit)."""
+        limit, window = self.logs_rate
+        now = time.monotonic()
+        with self._lock:
+            while self._logs_times and now - self._logs_times[0] > window:
+                self._logs_times.popleft()
+            if len(self._logs_times) >= limit:
+                return window - (now - self._logs_times[0])
+            self._logs_times.append(now)
+            return 0.0
 
     def inject(self, *faults: Fault) -> None:
         with self._lock:
@@ -228,9 +283,33 @@ class InfobipSimulator:
                     body = {"requestError": {"serviceException": {"messageId": code, "text": text}}}
                 self._send(status, json.dumps(body).encode())
 
+            def _logs(self, query: dict[str, str]) -> None:
+                wait = sim._logs_allowed()
+                if wait:
+                    body = {"errorCode": "E429", "description": "Too many requests", "action": "", "violations": [], "resources": []}
+                    self._send(429, json.dumps(body).encode(), {"Retry-After": str(max(1, math.ceil(wait)))})
+                    return
+                sim.logs_requests.append(query)
+                try:
+                    limit = int(query.get("limit") or 50)
+                except ValueError:
+                    limit = 0
+                if not 1 <= limit <= 1000:
+                    self._error(3, 400, "BAD_REQUEST", "limit must be between 1 and 1000")
+                    return
+                entries, next_cursor = sim.logs(query)
+                body = {"results": entries, "cursor": {"limit": limit, **({"nextCursor": next_cursor} if next_cursor else {})}}
+                self._send(200, json.dumps(body, ensure_ascii=False).encode())
+
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
                 sim.requests.append(self.path)
+                if url.path == "/sms/3/logs":
+                    if self.headers.get("Authorization") != f"App {sim.api_key}":
+                        self._error(3, 401, "UNAUTHORIZED", "Invalid login details")
+                        return
+                    self._logs({k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()})
+                    return
                 version = {"/sms/1/reports": 1, "/sms/3/reports": 3}.get(url.path)
                 if version is None:
                     self._error(1, 404, "NOT_FOUND", "Not found")

@@ -1,5 +1,8 @@
 """Scheduled collector: pulls Infobip delivery reports into S3 and DynamoDB, losing none.
 
+`{"mode": "collect"}` (the default) pulls `/reports`; `{"mode": "reconcile"}` checks
+`/sms/3/logs` for reports that were consumed but lost in transit.
+
 The run itself lives in `dlr_vault.ingest`; this handler wires settings, observability and
 the Lambda's time budget, and turns a failed run into a failed invocation (alarm, retries).
 """
@@ -33,7 +36,8 @@ def _report(stats: RunStats) -> dict[str, Any]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        stats = collector().run(lambda: context.get_remaining_time_in_millis() / 1000)
+        mode = "reconcile" if event.get("mode") == "reconcile" else "collect"
+        stats = collector().run(lambda: context.get_remaining_time_in_millis() / 1000, mode)
     except CollectorFailed as exc:
         logger.error("collector run failed", extra={"reason": str(exc), "stats": _report(exc.stats)})
         raise

@@ -164,6 +164,7 @@ def test_api_requires_a_key_and_a_throttled_usage_plan_and_outputs_url_and_key_i
         ("QuarantinedPagesAlarm", "QuarantinedPages"),
         ("LookupServerErrorsAlarm", "5XXError"),
         ("TableThrottlingAlarm", "ThrottledRequests"),
+        ("GapsPersistAlarm", "GapsRecovered"),
     ],
 )
 def test_alarms_exist_and_notify(alarm, metric):
@@ -198,8 +199,17 @@ def test_dashboard_shows_status_groups_delivery_rate_lag_pages_and_lookup_health
     resolver = Resolver(TEMPLATE, {"InfobipBaseUrl": "https://x", "InfobipApiKeySecret": "s"})
     body = json.loads(resolver(RESOURCES["Dashboard"]["Properties"]["DashboardBody"]))
     titles = " | ".join(w["properties"]["title"] for w in body["widgets"])
-    for wanted in ("status group", "Delivery rate", "Seconds behind", "retries", "Lookup latency and errors"):
+    for wanted in ("status group", "Delivery rate", "Seconds behind", "retries", "Lookup latency and errors", "gaps recovered"):
         assert wanted in titles
     names = json.dumps(body)
     for metric in ("ReportsByStatusGroup", "SecondsBehind", "Pages", "Retries", "Latency", "5XXError"):
         assert metric in names
+
+
+def test_reconciliation_has_its_own_schedule_input_and_can_be_disabled():
+    reconcile = RESOURCES["CollectorFunction"]["Properties"]["Events"]["Reconcile"]["Properties"]
+    assert reconcile["Input"] == '{"source": "dlr-vault.schedule", "mode": "reconcile"}'
+    assert TEMPLATE["Parameters"]["ReconcileExpression"]["Default"] == "rate(1 hour)"
+    assert reconcile["State"] == {"Fn::If": ["ReconcileEnabled", "ENABLED", "DISABLED"]}
+    assert TEMPLATE["Conditions"]["ReconcileEnabled"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ReconcileExpression"}, "disabled"]}]}
+    assert reconcile["DeadLetterConfig"] and reconcile["RetryPolicy"]

@@ -23,15 +23,15 @@ class Archive:
         self._s3 = s3
 
     @staticmethod
-    def raw_key(fetched_at: datetime, version: int) -> str:
-        """A fresh, time-sortable key for a page of API `version` fetched at `fetched_at`."""
+    def raw_key(fetched_at: datetime, kind: str) -> str:
+        """A fresh, time-sortable key for a page of `kind` (`v1`/`v3` reports, `logs`) fetched at `fetched_at`."""
         moment = fetched_at.astimezone(UTC)
-        return f"{RAW_PREFIX}dt={moment:%Y-%m-%d}/{moment:%Y%m%dT%H%M%S%f}Z-{uuid.uuid4().hex[:12]}.v{version}.json.gz"
+        return f"{RAW_PREFIX}dt={moment:%Y-%m-%d}/{moment:%Y%m%dT%H%M%S%f}Z-{uuid.uuid4().hex[:12]}.{kind}.json.gz"
 
     @staticmethod
-    def version_of(raw_key: str) -> int:
-        """The API version a raw page came from (named in its key)."""
-        return 3 if raw_key.endswith(".v3.json.gz") else 1
+    def kind_of(raw_key: str) -> str:
+        """What a raw page is (`v1`, `v3` or `logs`), as named in its key."""
+        return raw_key.removesuffix(".json.gz").rsplit(".", 1)[-1]
 
     @staticmethod
     def jsonl_key(raw_key: str) -> str:

@@ -33,6 +33,12 @@ class Entry:
     message_id: str
     done_at: str  # normalised UTC, "" if missing or unparseable (loses to any real time)
     item: dict[str, Any]
+    text: str  # the report's JSON, as stored
+
+    @property
+    def rank(self) -> tuple[str, bool]:
+        """What "newer" means: later doneAt; on a tie a real report beats one recovered from logs."""
+        return self.done_at, self.item["source"]["S"] == "reports"
 
 
 def make_entry(report: Report, *, version: int, raw_key: str, source: str, expires_at: int | None, text: str | None = None) -> Entry | None:
@@ -41,9 +47,10 @@ def make_entry(report: Report, *, version: int, raw_key: str, source: str, expir
     if not isinstance(message_id, str) or not message_id:
         return None
     done_at = parse_timestamp(report.get("doneAt")) or ""
+    text = text if text is not None else to_json(report)
     item: dict[str, Any] = {
         "messageId": {"S": message_id},
-        "report": {"S": text if text is not None else to_json(report)},
+        "report": {"S": text},
         "apiVersion": {"N": str(version)},
         "statusGroup": {"S": status_group(report)},
         "rawKey": {"S": raw_key},
@@ -57,7 +64,7 @@ def make_entry(report: Report, *, version: int, raw_key: str, source: str, expir
         item["sentAt"] = {"S": parse_timestamp(report.get("sentAt")) or done_at or _EPOCH}
     if expires_at:
         item["expiresAt"] = {"N": str(expires_at)}
-    return Entry(message_id, done_at, item)
+    return Entry(message_id, done_at, item, text)
 
 
 def latest_per_message(entries: Iterable[Entry]) -> dict[str, Entry]:
@@ -65,7 +72,7 @@ def latest_per_message(entries: Iterable[Entry]) -> dict[str, Entry]:
     latest: dict[str, Entry] = {}
     for entry in entries:
         kept = latest.get(entry.message_id)
-        if kept is None or entry.done_at > kept.done_at:
+        if kept is None or entry.rank > kept.rank:
             latest[entry.message_id] = entry
     return latest
 
@@ -89,14 +96,14 @@ class ReportIndex:
         wait(futures)
         return [future.result() for future in futures]
 
-    def put(self, entries: Iterable[Entry]) -> tuple[int, int]:
-        """Index `entries`; returns (written, skipped as not newer than what is stored)."""
+    def put(self, entries: Iterable[Entry]) -> tuple[list[Entry], int]:
+        """Index `entries`; returns (the entries written, how many were not newer than what is stored)."""
         latest = latest_per_message(entries)
-        stored = self._stored_done_at(list(latest))
-        fresh = [e for mid, e in latest.items() if mid not in stored or e.done_at > stored[mid]]
+        stored = self._stored_ranks(list(latest))
+        fresh = [e for mid, e in latest.items() if mid not in stored or e.rank > stored[mid]]
         batches = [[{"PutRequest": {"Item": e.item}} for e in fresh[i : i + _BATCH_WRITE]] for i in range(0, len(fresh), _BATCH_WRITE)]
         self._map(self._batch_write, batches)
-        return len(fresh), len(latest) - len(fresh)
+        return fresh, len(latest) - len(fresh)
 
     def get(self, message_id: str) -> dict[str, Any] | None:
         return self._ddb.get_item(TableName=self.table, Key={"messageId": {"S": message_id}}).get("Item")
@@ -139,22 +146,29 @@ class ReportIndex:
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return
 
-    def _stored_done_at(self, message_ids: list[str]) -> dict[str, str]:
-        """The stored `doneAt` ("" if none) of those of `message_ids` that are indexed."""
+    def _stored_ranks(self, message_ids: list[str]) -> dict[str, tuple[str, bool]]:
+        """The stored rank (see `Entry.rank`) of those of `message_ids` that are indexed."""
         chunks = [message_ids[i : i + _BATCH_GET] for i in range(0, len(message_ids), _BATCH_GET)]
-        stored: dict[str, str] = {}
+        stored: dict[str, tuple[str, bool]] = {}
         for part in self._map(self._batch_get, chunks):
             stored.update(part)
         return stored
 
-    def _batch_get(self, message_ids: list[str]) -> dict[str, str]:
+    def _batch_get(self, message_ids: list[str]) -> dict[str, tuple[str, bool]]:
         keys = [{"messageId": {"S": m}} for m in message_ids]
-        request = {self.table: {"Keys": keys, "ProjectionExpression": "messageId, doneAt", "ConsistentRead": True}}
-        stored: dict[str, str] = {}
+        request = {
+            self.table: {
+                "Keys": keys,
+                "ProjectionExpression": "messageId, doneAt, #src",
+                "ExpressionAttributeNames": {"#src": "source"},
+                "ConsistentRead": True,
+            }
+        }
+        stored: dict[str, tuple[str, bool]] = {}
         for attempt in range(_MAX_ATTEMPTS):
             answer = self._ddb.batch_get_item(RequestItems=request)
             for item in answer.get("Responses", {}).get(self.table, []):
-                stored[item["messageId"]["S"]] = item.get("doneAt", {}).get("S", "")
+                stored[item["messageId"]["S"]] = (item.get("doneAt", {}).get("S", ""), item.get("source", {}).get("S") != "logs")
             request = answer.get("UnprocessedKeys") or {}
             if not request:
                 return stored

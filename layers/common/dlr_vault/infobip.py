@@ -71,7 +71,8 @@ class InfobipClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.url = f"{base_url.rstrip('/')}/sms/{version}/reports"
+        self.base_url = base_url.rstrip("/")
+        self.version = version
         self._api_key = api_key
         self.read_timeout = read_timeout
         self._session = session or requests.Session()
@@ -83,16 +84,24 @@ class InfobipClient:
         return CONNECT_TIMEOUT + self.read_timeout
 
     def fetch_reports(self, limit: int, time_left: Callable[[], float]) -> Page:
-        """GET one page of unread reports, retrying only what cannot have consumed anything
-        (or, for read timeouts, what is lost anyway), while `time_left()` allows it."""
+        """GET one page of unread reports (each is handed out once)."""
+        return self._get(f"/sms/{self.version}/reports", {"limit": limit}, time_left)
+
+    def fetch_logs(self, params: dict[str, str | int], time_left: Callable[[], float]) -> Page:
+        """GET one page of `/sms/3/logs` (not consumed on read; 48 hours; cursor paging)."""
+        return self._get("/sms/3/logs", params, time_left)
+
+    def _get(self, path: str, params: dict[str, str | int], time_left: Callable[[], float]) -> Page:
+        """GET `path`, retrying only what cannot have consumed anything (or, for read timeouts,
+        what is lost anyway), while `time_left()` allows it."""
         retries = gaps = 0
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = self._session.get(
-                    self.url,
-                    params={"limit": limit},
+                    self.base_url + path,
+                    params=params,
                     headers={"Authorization": f"App {self._api_key()}", "Accept": "application/json"},
                     timeout=(CONNECT_TIMEOUT, self.read_timeout),
                 )

@@ -14,23 +14,39 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from dlr_vault.archive import Archive
 from dlr_vault.config import CollectorSettings
 from dlr_vault.index import ReportIndex, make_entry
-from dlr_vault.infobip import InfobipClient, InfobipError
+from dlr_vault.infobip import InfobipClient, InfobipError, Page
 from dlr_vault.observability import logger
-from dlr_vault.reports import PageParseError, Report, parse_page, status_group, to_json
-from dlr_vault.state import RunState
+from dlr_vault.reports import (
+    FINAL_GROUPS,
+    PageParseError,
+    Report,
+    infobip_time,
+    parse_infobip_time,
+    parse_logs_page,
+    parse_page,
+    status_group,
+    to_json,
+)
+from dlr_vault.state import ReconcileState, RunState
 
 TimeLeft = Callable[[], float]
 ARCHIVE_ATTEMPTS = 4
 GARBAGE_STREAK_LIMIT = 3
+LOGS_PAGE_SIZE = 1000
+LOGS_PER_MINUTE = 120  # Infobip's rate limit for /sms/3/logs
+LOGS_LOOKBACK = timedelta(hours=47, minutes=30)  # logs (like reports) are kept 48 hours
+RECONCILE_OVERLAP = timedelta(minutes=30)
 
 
 @dataclass
 class RunStats:
+    mode: str = "collect"
     outcome: str = "ok"
     pages: int = 0
     caught_up_pages: int = 0
@@ -43,6 +59,8 @@ class RunStats:
     retries: int = 0
     possible_gaps: int = 0
     deprecation_notices: int = 0
+    log_entries: int = 0
+    gaps_recovered: int = 0
     newest_done_at: str = ""
     by_status_group: Counter = field(default_factory=Counter)
 
@@ -58,6 +76,14 @@ class CollectorFailed(RuntimeError):
         self.stats = stats
 
 
+@dataclass
+class Stored:
+    """One page parsed and stored: its reports and, for a logs page, the cursor to the next one."""
+
+    reports: list[Report]
+    next_cursor: str | None = None
+
+
 class Collector:
     def __init__(
         self,
@@ -65,6 +91,7 @@ class Collector:
         archive: Archive,
         index: ReportIndex,
         state: RunState,
+        reconcile_state: ReconcileState,
         *,
         version: int,
         page_size: int,
@@ -72,12 +99,15 @@ class Collector:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.infobip, self.archive, self.index, self.state = infobip, archive, index, state
+        self.reconcile_state = reconcile_state
         self.version, self.page_size, self.retention_days = version, page_size, retention_days
         self._sleep = sleep
         self._page_cost = 5.0  # seconds reserved for storing one page; raised to the worst seen
+        self._last_logs_request = float("-inf")
 
-    def run(self, time_left: TimeLeft) -> RunStats:
-        stats = RunStats()
+    def run(self, time_left: TimeLeft, mode: str = "collect") -> RunStats:
+        """One run: `collect` pulls `/reports`; `reconcile` checks `/sms/3/logs` for reports lost in transit."""
+        stats = RunStats(mode=mode)
         now = time.time()
         owner = uuid.uuid4().hex  # per run: containers (and test threads) reuse one Collector
         if not self.state.acquire(owner, now, now + time_left() + 60):
@@ -87,7 +117,10 @@ class Collector:
         try:
             self._preflight(stats)
             self._catch_up(owner, stats, time_left)
-            self._pull(owner, stats, time_left)
+            if mode == "reconcile":
+                self._reconcile(owner, stats, time_left)
+            else:
+                self._pull(owner, stats, time_left)
         except CollectorFailed:
             stats.outcome = "failed"
             raise
@@ -95,8 +128,16 @@ class Collector:
             stats.outcome = "failed"
             raise CollectorFailed(f"run failed: {exc.__class__.__name__}: {exc}", stats) from exc
         finally:
+            if stats.possible_gaps:
+                self._note_gap()
             self.state.release(owner)
         return stats
+
+    def _note_gap(self) -> None:
+        try:
+            self.reconcile_state.note_gap(infobip_time(datetime.now(UTC)))
+        except Exception:
+            logger.exception("could not record the possible gap for reconciliation")
 
     def _preflight(self, stats: RunStats) -> None:
         """Prove both stores take writes before consuming anything at Infobip."""
@@ -115,47 +156,90 @@ class Collector:
             if time_left() < self._page_cost:
                 logger.warning("time budget reached during catch-up; the next run resumes", extra={"raw_key": key})
                 return
-            self._store(key, self.archive.get_raw(key), stats, version=self.archive.version_of(key))
+            self._store(key, self.archive.get_raw(key), stats, kind=self.archive.kind_of(key))
             self.state.advance(owner, key)
             stats.caught_up_pages += 1
             logger.info("caught up raw page", extra={"raw_key": key})
 
+    def _fetch_and_store(
+        self, owner: str, stats: RunStats, time_left: TimeLeft, fetch: Callable[[TimeLeft], Page], kind: str
+    ) -> Stored | None:
+        """GET one page -> archive its exact bytes -> parse, index, copy -> checkpoint."""
+        try:
+            page = fetch(lambda: time_left() - self._page_cost)
+        except InfobipError as exc:
+            stats.retries += exc.retries
+            stats.possible_gaps += exc.possible_gaps
+            raise CollectorFailed(str(exc), stats) from exc
+        started = time.monotonic()
+        stats.pages += 1
+        stats.retries += page.retries
+        stats.possible_gaps += page.possible_gaps
+        if page.possible_gaps:
+            logger.error("possible gap: an Infobip answer was lost in transit", extra={"count": page.possible_gaps})
+        if page.deprecation:
+            stats.deprecation_notices += 1
+            logger.warning("Infobip marks this endpoint deprecated", extra={"headers": page.deprecation})
+        key = self.archive.raw_key(page.fetched_at, kind)
+        self._archive_or_fail(key, page.body, stats, time_left, kind)
+        stored = self._store(key, page.body, stats, kind=kind)
+        self.state.advance(owner, key)
+        self._page_cost = max(self._page_cost, time.monotonic() - started)
+        logger.info("page stored", extra={"raw_key": key, "page": stats.pages, "reports_so_far": stats.fetched})
+        return stored
+
     def _pull(self, owner: str, stats: RunStats, time_left: TimeLeft) -> None:
         garbage_streak = 0
         while time_left() > self._reserve():
-            try:
-                page = self.infobip.fetch_reports(self.page_size, lambda: time_left() - self._page_cost)
-            except InfobipError as exc:
-                stats.retries += exc.retries
-                stats.possible_gaps += exc.possible_gaps
-                raise CollectorFailed(str(exc), stats) from exc
-            started = time.monotonic()
-            stats.pages += 1
-            stats.retries += page.retries
-            stats.possible_gaps += page.possible_gaps
-            if page.possible_gaps:
-                logger.error("possible gap: an Infobip answer was lost in transit", extra={"count": page.possible_gaps})
-            if page.deprecation:
-                stats.deprecation_notices += 1
-                logger.warning("Infobip marks this endpoint deprecated", extra={"headers": page.deprecation})
-            key = self.archive.raw_key(page.fetched_at, self.version)
-            self._archive_or_fail(key, page.body, stats, time_left)
-            reports = self._store(key, page.body, stats, version=self.version)
-            self.state.advance(owner, key)
-            self._page_cost = max(self._page_cost, time.monotonic() - started)
-            logger.info("page stored", extra={"raw_key": key, "page": stats.pages, "reports_so_far": stats.fetched})
-            if reports is None:
+            stored = self._fetch_and_store(owner, stats, time_left, partial(self.infobip.fetch_reports, self.page_size), f"v{self.version}")
+            if stored is None:
                 garbage_streak += 1
                 if garbage_streak >= GARBAGE_STREAK_LIMIT:
                     logger.error("several unparseable pages in a row; stopping this run's pulls")
                     return
                 continue
             garbage_streak = 0
-            if len(reports) < self.page_size:
+            if len(stored.reports) < self.page_size:
                 return
         logger.info("time budget reached; the next run continues", extra={"time_left": round(time_left(), 1)})
 
-    def _archive_or_fail(self, key: str, body: bytes, stats: RunStats, time_left: TimeLeft) -> None:
+    def _reconcile(self, owner: str, stats: RunStats, time_left: TimeLeft) -> None:
+        """Page through `/sms/3/logs` for the open window (or a new one) and index final reports the
+        index lacks. Resumes by cursor next run when time runs out; paced under the rate limit."""
+        saved = self.reconcile_state.load()
+        now = datetime.now(UTC)
+        started = infobip_time(now)
+        if saved.get("logsCursor"):
+            since, until, cursor = saved["windowStart"], saved["windowEnd"], saved["logsCursor"]
+        else:
+            floor = now - LOGS_LOOKBACK
+            last = parse_infobip_time(saved.get("lastUntil"))
+            begin = floor if saved.get("gapSince") or last is None else max(floor, last - RECONCILE_OVERLAP)
+            since, until, cursor = infobip_time(begin), started, None
+        logger.info("reconciling against /sms/3/logs", extra={"since": since, "until": until, "resuming": cursor is not None})
+        while time_left() > self._reserve():
+            self._sleep(max(0.0, self._last_logs_request + 60 / LOGS_PER_MINUTE - time.monotonic()))
+            self._last_logs_request = time.monotonic()
+            params = {
+                "sentSince": since,
+                "sentUntil": until,
+                "limit": LOGS_PAGE_SIZE,
+                "useCursor": "true",
+                **({"cursor": cursor} if cursor else {}),
+            }
+            stored = self._fetch_and_store(owner, stats, time_left, partial(self.infobip.fetch_logs, params), "logs")
+            if stored is None:
+                logger.error("unparseable logs page; the next reconciliation resumes from the saved cursor")
+                return
+            cursor = stored.next_cursor
+            if cursor is None:
+                self.reconcile_state.finish_window(until, started)
+                logger.info("reconciliation window finished", extra={"gaps_recovered": stats.gaps_recovered})
+                return
+            self.reconcile_state.save_window(since, until, cursor)
+        logger.info("time budget reached during reconciliation; the next run resumes by cursor")
+
+    def _archive_or_fail(self, key: str, body: bytes, stats: RunStats, time_left: TimeLeft, kind: str) -> None:
         """Put the raw bytes, retrying; if S3 will not take them, index anyway, log the body, fail."""
         for attempt in range(ARCHIVE_ATTEMPTS):
             try:
@@ -173,38 +257,50 @@ class Collector:
             extra={"raw_key": key, "body_gzip_b64": base64.b64encode(gzip.compress(body, mtime=0)).decode()},
         )
         try:
-            self._store(key, body, stats, version=self.version, jsonl=False)
+            self._store(key, body, stats, kind=kind, jsonl=False)
         except Exception:
             logger.exception("indexing the unarchived page failed too; replay it from the body above")
         raise CollectorFailed(f"archiving {key} failed after retries: {last.__class__.__name__}: {last}", stats)
 
-    def _store(self, key: str, body: bytes, stats: RunStats, *, version: int, jsonl: bool = True) -> list[Report] | None:
-        """Parse, index and copy one page; None (and counted as quarantined) if it is not a report page."""
+    def _store(self, key: str, body: bytes, stats: RunStats, *, kind: str, jsonl: bool = True) -> Stored | None:
+        """Parse, index and copy one page; None (and counted as quarantined) if it is not a page of `kind`."""
         try:
-            reports = parse_page(body)
+            stored = Stored(*parse_logs_page(body)) if kind == "logs" else Stored(parse_page(body))
         except PageParseError as exc:
             stats.quarantined += 1
             logger.error("quarantined unparseable page (kept in raw/)", extra={"raw_key": key, "reason": str(exc), "bytes": len(body)})
             return None
         expires_at = int(time.time()) + self.retention_days * 86400 if self.retention_days else None
+        reports = stored.reports
+        if kind == "logs":  # only final outcomes can stand in for a report that was lost
+            stats.log_entries += len(reports)
+            reports = [r for r in reports if status_group(r) in FINAL_GROUPS]
+        source, version = ("logs", 3) if kind == "logs" else ("reports", int(kind.removeprefix("v")))
         entries, lines = [], [to_json(r) for r in reports]
         for report, text in zip(reports, lines, strict=True):
-            entry = make_entry(report, version=version, raw_key=key, source="reports", expires_at=expires_at, text=text)
+            entry = make_entry(report, version=version, raw_key=key, source=source, expires_at=expires_at, text=text)
             if entry is not None:
                 entries.append(entry)
-            stats.by_status_group[status_group(report)] += 1
-            stats.newest_done_at = max(stats.newest_done_at, entry.done_at if entry else "")
+            if kind != "logs":
+                stats.by_status_group[status_group(report)] += 1
+                stats.newest_done_at = max(stats.newest_done_at, entry.done_at if entry else "")
         if len(entries) < len(reports):
             stats.unindexable += len(reports) - len(entries)
             logger.warning("reports without a messageId stay only in raw/", extra={"raw_key": key, "count": len(reports) - len(entries)})
         written, not_newer = self.index.put(entries)
-        if jsonl and reports:  # an empty page has nothing to copy (a run usually ends on one)
+        if kind == "logs":
+            stats.gaps_recovered += len(written)
+            lines = [e.text for e in written]  # the copy holds only what was missing
+            if written:
+                logger.warning("recovered reports missing from the index", extra={"raw_key": key, "count": len(written)})
+        else:
+            stats.fetched += len(reports)
+        if jsonl and lines:
             self.archive.put_jsonl(key, lines)
-            stats.archived += len(reports)
-        stats.fetched += len(reports)
-        stats.indexed += written
+            stats.archived += len(lines) if kind != "logs" else 0
+        stats.indexed += len(written)
         stats.not_newer += not_newer
-        return reports
+        return stored
 
 
 def build_collector(settings: CollectorSettings) -> Collector:
@@ -217,6 +313,7 @@ def build_collector(settings: CollectorSettings) -> Collector:
         Archive(settings.archive_bucket, aws.client("s3")),
         ReportIndex(settings.reports_table, aws.client("dynamodb")),
         RunState(settings.state_table, aws.client("dynamodb")),
+        ReconcileState(settings.state_table, aws.client("dynamodb")),
         version=settings.api_version,
         page_size=settings.page_size,
         retention_days=settings.retention_days,

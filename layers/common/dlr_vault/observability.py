@@ -24,6 +24,8 @@ def publish_run(stats: dict, seconds_behind: float | None) -> None:
         ("Retries", "retries"),
         ("PossibleGaps", "possible_gaps"),
         ("DeprecationNotices", "deprecation_notices"),
+        ("LogEntriesChecked", "log_entries"),
+        ("GapsRecovered", "gaps_recovered"),
     ):
         metrics.add_metric(name=name, unit=count, value=stats[key])
     metrics.add_metric(name="SuccessfulRuns", unit=count, value=1 if stats["outcome"] == "ok" else 0)

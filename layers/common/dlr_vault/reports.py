@@ -47,14 +47,27 @@ def parse_timestamp(value: Any) -> str | None:
     return format_utc(moment)
 
 
+def parse_infobip_time(value: Any) -> datetime | None:
+    """An Infobip timestamp as an aware datetime (None if it is not one)."""
+    normalised = parse_timestamp(value)
+    return datetime.fromisoformat(normalised) if normalised else None
+
+
+def infobip_time(moment: datetime) -> str:
+    """A datetime in Infobip's request format, in UTC: `2019-11-09T16:00:00.000+0000`."""
+    return format_utc(moment)[:-1] + "+0000"
+
+
 def format_utc(moment: datetime) -> str:
     """ISO-8601 in UTC with milliseconds and a `Z`: sorts lexicographically in time order."""
     u = moment.astimezone(UTC)
     return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond // 1000:03d}Z"
 
 
-def parse_page(body: bytes) -> list[Report]:
-    """The `results` of a report page; raises PageParseError for anything else."""
+FINAL_GROUPS = frozenset({"DELIVERED", "UNDELIVERABLE", "EXPIRED", "REJECTED"})
+
+
+def _document(body: bytes) -> dict[str, Any]:
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -64,7 +77,28 @@ def parse_page(body: bytes) -> list[Report]:
     results = document.get("results", [])
     if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
         raise PageParseError("results is not a list of objects")
-    return results
+    return document
+
+
+def parse_page(body: bytes) -> list[Report]:
+    """The `results` of a report page; raises PageParseError for anything else."""
+    return _document(body).get("results", [])
+
+
+def parse_logs_page(body: bytes) -> tuple[list[Report], str | None]:
+    """A `/sms/3/logs` page: its entries as reports (see `log_to_report`) and the next cursor."""
+    document = _document(body)
+    cursor = document.get("cursor")
+    next_cursor = cursor.get("nextCursor") if isinstance(cursor, dict) else None
+    return [log_to_report(entry) for entry in document.get("results", [])], next_cursor or None
+
+
+def log_to_report(entry: Report) -> Report:
+    """A log entry in the v3 report shape: `destination` is the report's `to`; the message
+    `content` is dropped (reports never carry it); `recoveredFromLogs` marks where it came from."""
+    report = {("to" if key == "destination" else key): value for key, value in entry.items() if key != "content"}
+    report["recoveredFromLogs"] = True
+    return report
 
 
 def to_json(report: Report) -> str:

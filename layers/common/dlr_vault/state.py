@@ -76,3 +76,57 @@ class RunState:
     def reset(self) -> None:
         """Forget the checkpoint: the next run re-indexes the whole raw archive (idempotent)."""
         self._ddb.update_item(TableName=self.table, Key=STATE_KEY, UpdateExpression="REMOVE lastRawKey")
+
+
+RECONCILE_KEY = {"pk": {"S": "reconcile"}}
+
+
+class ReconcileState:
+    """Where reconciliation against `/sms/3/logs` stands: the open window and its cursor, the end
+    of the last finished window, and the time of the first possible gap not yet reconciled.
+    Written only by the lease holder (reconciliation runs inside the collector's lease)."""
+
+    def __init__(self, table: str, dynamodb: Any) -> None:
+        self.table = table
+        self._ddb = dynamodb
+
+    def load(self) -> dict[str, str]:
+        item = self._ddb.get_item(TableName=self.table, Key=RECONCILE_KEY, ConsistentRead=True).get("Item", {})
+        return {name: value["S"] for name, value in item.items() if "S" in value}
+
+    def save_window(self, since: str, until: str, cursor: str) -> None:
+        self._ddb.update_item(
+            TableName=self.table,
+            Key=RECONCILE_KEY,
+            UpdateExpression="SET windowStart = :s, windowEnd = :u, logsCursor = :c",
+            ExpressionAttributeValues={":s": {"S": since}, ":u": {"S": until}, ":c": {"S": cursor}},
+        )
+
+    def finish_window(self, until: str, started: str) -> None:
+        """Close the window; forget a recorded gap only if it happened before this window began."""
+        self._ddb.update_item(
+            TableName=self.table,
+            Key=RECONCILE_KEY,
+            UpdateExpression="SET lastUntil = :u REMOVE windowStart, windowEnd, logsCursor",
+            ExpressionAttributeValues={":u": {"S": until}},
+        )
+        try:
+            self._ddb.update_item(
+                TableName=self.table,
+                Key=RECONCILE_KEY,
+                UpdateExpression="REMOVE gapSince",
+                ConditionExpression="gapSince <= :started",
+                ExpressionAttributeValues={":started": {"S": started}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def note_gap(self, when: str) -> None:
+        """Remember that answers may have been lost at `when` (kept if an earlier one is pending)."""
+        self._ddb.update_item(
+            TableName=self.table,
+            Key=RECONCILE_KEY,
+            UpdateExpression="SET gapSince = if_not_exists(gapSince, :t)",
+            ExpressionAttributeValues={":t": {"S": when}},
+        )
