@@ -6,6 +6,7 @@ Routes are Powertools `APIGatewayRestResolver` handlers; validation and paging l
 
 import re
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -13,6 +14,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import dlr_vault
 from dlr_vault import aws
 from dlr_vault.config import LookupSettings
 from dlr_vault.cursor import CursorCodec
@@ -21,6 +23,7 @@ from dlr_vault.lookup import ApiError, Lookup, error_body, parse_query
 from dlr_vault.observability import logger
 
 app = APIGatewayRestResolver()
+OPENAPI = Path(dlr_vault.__file__).with_name("openapi.json")
 ROUTES = ("/sms/1/reports", "/sms/3/reports")
 _PATH_ROUTES = re.compile(r"/reports/[^/]+|/bulks/[^/]+/summary")
 
@@ -54,6 +57,11 @@ def report_by_id(message_id: str) -> dict[str, Any]:
 @app.get("/bulks/<bulk_id>/summary")
 def bulk_summary(bulk_id: str) -> dict[str, Any]:
     return lookup().bulk_summary(bulk_id)
+
+
+@app.get("/openapi.json")
+def openapi() -> Response:
+    return Response(status_code=200, content_type="application/json", body=OPENAPI.read_text())
 
 
 @app.exception_handler(ApiError)

@@ -1,6 +1,6 @@
 """Property-based fuzzing of the lookup API from its OpenAPI document, over real HTTP.
 
-Schemathesis generates requests (valid and invalid) for each operation of api/openapi.yaml;
+Schemathesis generates requests (valid and invalid) for each operation of the OpenAPI document the API serves (dlr_vault/openapi.json);
 every answer must have a documented status and shape, and none may be a 5xx. Two of
 schemathesis' checks are left out, on purpose: `positive_data_acceptance` ("messageId or
 bulkId is required" cannot be written as OpenAPI parameters, so a schema-valid request can
@@ -18,7 +18,7 @@ from local.infobip_sim import make_reports
 from local.stack import ROOT
 from tests.conftest import LOCAL_API_KEY
 
-SCHEMA = schemathesis.openapi.from_path(ROOT / "api" / "openapi.yaml")
+SCHEMA = schemathesis.openapi.from_path(ROOT / "layers" / "common" / "dlr_vault" / "openapi.json")
 OPERATIONS = [(path, method.upper()) for path, methods in SCHEMA.raw_schema["paths"].items() for method in methods]
 
 
@@ -50,3 +50,12 @@ def test_the_document_covers_exactly_the_template_routes():
 
     routes = {(m, p) for m, p in function_routes(load_template(), "LookupFunction") if "proxy" not in p and p != "/"}
     assert routes == {(m, p) for p, m in OPERATIONS}
+
+
+def test_the_api_serves_the_document_it_is_fuzzed_against(served):
+    import json
+
+    import requests
+
+    answer = requests.get(f"{served.url}/openapi.json", headers={"x-api-key": LOCAL_API_KEY}, timeout=10)
+    assert answer.status_code == 200 and answer.json() == json.loads((ROOT / "layers/common/dlr_vault/openapi.json").read_text())
