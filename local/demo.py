@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     print("by status group: " + ", ".join(f"{g} {n}" for g, n in groups.most_common()))
 
     saved = _save_archive(aws.client("s3"), stack.names["ArchiveBucket"], ROOT / ".local-stack" / "archive")
-    print(f"archive copied to {saved} for `make report`")
+    print(f"archive copied to {saved.relative_to(ROOT)}/ for `make report`")
 
     api = LocalApi(load_handler("lookup").lambda_handler, DEMO_API_KEY, port=args.api_port).start()
     first = sim.handed_out[0]
