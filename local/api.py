@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import uuid
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from local.context import LocalLambdaContext
+from local.httpd import LoopbackServer
 from local.stack import function_routes, load_template
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -75,34 +75,16 @@ class ProxyEvents:
         }
 
 
-class LocalApi:
+class LocalApi(LoopbackServer):
     """The handler behind an HTTP server that checks `x-api-key` the way API Gateway would."""
+
+    name = "local-api"
 
     def __init__(self, handler: Handler, api_key: str, host: str = "127.0.0.1", port: int = 3000, stage: str = "v1") -> None:
         self.handler = handler
         self.api_key = api_key
         self.events = ProxyEvents(stage)
-        self._server = ThreadingHTTPServer((host, port), self._http_handler())
-        self._server.daemon_threads = True
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> LocalApi:
-        threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> LocalApi:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(self._http_handler(), host, port)
 
     def _http_handler(self) -> type[BaseHTTPRequestHandler]:
         api = self

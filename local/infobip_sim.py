@@ -19,9 +19,11 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from local.httpd import LoopbackServer
 
 MAX_LIMIT = {1: 10000, 3: 1000}
 FILTERS = ("bulkId", "messageId", "entityId", "applicationId", "campaignReferenceId")
@@ -150,7 +152,9 @@ class Fault:
     seconds: float = 0.0
 
 
-class InfobipSimulator:
+class InfobipSimulator(LoopbackServer):
+    name = "infobip-sim"
+
     def __init__(self, api_key: str = "sim-api-key", host: str = "127.0.0.1", port: int = 0) -> None:
         self.api_key = api_key
         self.pending: list[SimReport] = []
@@ -164,30 +168,12 @@ class InfobipSimulator:
         self.logs_requests: list[dict[str, str]] = []
         self._logs_times: deque[float] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), self._handler())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(self._handler(), host, port)
 
     # -------------------------------------------------------------- control
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> InfobipSimulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="infobip-sim", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> InfobipSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self.url
 
     def add(self, reports: list[SimReport]) -> None:
         with self._lock:

@@ -17,8 +17,6 @@ from local.infobip_sim import InfobipSimulator
 from local.stack import LocalStack, build_stack, load_handler, reset_runtime
 from tests.kit import FakeLambdaContext, load_event
 
-SECRET_NAME = "dlr-vault/infobip-api-key"
-
 
 @pytest.fixture(autouse=True)
 def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,11 +54,20 @@ def aws() -> Iterator[Callable[[str], Any]]:
 
 
 @pytest.fixture
-def make_stack(aws: Callable[[str], Any], sim: InfobipSimulator, monkeypatch: pytest.MonkeyPatch) -> Callable[..., LocalStack]:
+def stack_prefix() -> str:
+    """Names of this test's resources (moto in-process starts empty for every test)."""
+    return "dlr-vault-local"
+
+
+@pytest.fixture
+def make_stack(
+    aws: Callable[[str], Any], sim: InfobipSimulator, monkeypatch: pytest.MonkeyPatch, stack_prefix: str
+) -> Callable[..., LocalStack]:
     """Build the template's resources; template parameters can be overridden per test."""
 
     def make(**parameters: str) -> LocalStack:
-        stack = build_stack(aws, {"InfobipBaseUrl": sim.base_url, "InfobipApiKeySecret": SECRET_NAME, **parameters}, sim.api_key)
+        parameters = {"InfobipBaseUrl": sim.base_url, "InfobipApiKeySecret": f"{stack_prefix}/infobip-api-key", **parameters}
+        stack = build_stack(aws, parameters, sim.api_key, stack_prefix)
         for function in ("CollectorFunction", "LookupFunction"):
             for name, value in stack.environment(function).items():
                 monkeypatch.setenv(name, value)

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from local.infobip_sim import InfobipSimulator
-from local.stack import LocalStack, build_stack, reset_runtime, start_moto_server
+from local.stack import reset_runtime, start_moto_server
 
 
 @pytest.fixture(scope="session")
@@ -31,15 +30,6 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callabl
 
 
 @pytest.fixture
-def make_stack(aws: Callable[[str], Any], sim: InfobipSimulator, monkeypatch: pytest.MonkeyPatch) -> Callable[..., LocalStack]:
-    def make(**parameters: str) -> LocalStack:
-        prefix = f"it-{uuid.uuid4().hex[:8]}"
-        secret = f"{prefix}/infobip-api-key"
-        stack = build_stack(aws, {"InfobipBaseUrl": sim.base_url, "InfobipApiKeySecret": secret, **parameters}, sim.api_key, prefix)
-        for function in ("CollectorFunction", "LookupFunction"):
-            for name, value in stack.environment(function).items():
-                monkeypatch.setenv(name, value)
-        reset_runtime()
-        return stack
-
-    return make
+def stack_prefix() -> str:
+    """moto server keeps its state across tests: every test gets resources of its own."""
+    return f"it-{uuid.uuid4().hex[:8]}"

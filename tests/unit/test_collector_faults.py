@@ -41,10 +41,11 @@ def test_401_fails_fast_consumes_nothing_and_the_next_run_gets_everything(stack,
 
 def test_the_key_comes_from_the_secret_and_a_wrong_one_is_a_loud_401(stack, sim, collect):
     sim.add(make_reports(10))
-    stack.clients("secretsmanager").put_secret_value(SecretId="dlr-vault/infobip-api-key", SecretString="not-the-key")
+    secret = stack.resolver.parameter("InfobipApiKeySecret")
+    stack.clients("secretsmanager").put_secret_value(SecretId=secret, SecretString="not-the-key")
     _fails(collect, "HTTP 401.*check the API key")
     assert len(sim.pending) == 10
-    stack.clients("secretsmanager").put_secret_value(SecretId="dlr-vault/infobip-api-key", SecretString=sim.api_key)
+    stack.clients("secretsmanager").put_secret_value(SecretId=secret, SecretString=sim.api_key)
     from local.stack import reset_runtime
 
     reset_runtime()  # a new container reads the rotated key (a warm one within the 5-minute cache)
