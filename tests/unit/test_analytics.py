@@ -139,3 +139,14 @@ def test_partition_projection_needs_no_crawler():
     assert table["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
     assert not any(r["Type"] == "AWS::Glue::Crawler" for r in load_template()["Resources"].values())
     json.dumps(table, default=str)
+
+
+def test_an_archive_path_with_a_quote_is_read_not_executed(tmp_path):
+    import gzip
+
+    folder = tmp_path / "it's; DROP VIEW reports; --" / "reports" / "dt=2026-11-23"
+    folder.mkdir(parents=True)
+    report = make_reports(1)[0].render(1)
+    (folder / "page.jsonl.gz").write_bytes(gzip.compress((json.dumps(report) + "\n").encode()))
+    db = connect(str(tmp_path / "it's; DROP VIEW reports; --"))
+    assert run(db, "SELECT messageId FROM reports")[1] == [(report["messageId"],)]
