@@ -211,11 +211,26 @@ def test_lookups_never_scan_or_write(api, collected, stack):
     assert calls and set(calls) <= {"GetItem", "Query"}
 
 
-@pytest.mark.parametrize("name", ["lookup_by_message_id.json", "lookup_bulk_v3.json", "lookup_report_by_id.json"])
-def test_sample_events_answer_in_infobip_shape(collected, lookup_handler, name):
+SAMPLE_EVENTS = {
+    "lookup_by_message_id.json": "results",
+    "lookup_bulk_v3.json": "results",
+    "lookup_report_by_id.json": "messageId",
+    "lookup_bulk_summary.json": "byStatusGroup",
+    "lookup_openapi.json": "openapi",
+}
+
+
+def test_every_route_has_a_sample_event():
+    from local.api import ProxyEvents
+
+    routes = {e[1] for e in ProxyEvents().routes if "proxy" not in e[1] and e[1] != "/"}
+    assert routes == {load_event(name)["resource"] for name in SAMPLE_EVENTS}
+
+
+@pytest.mark.parametrize(("name", "field"), SAMPLE_EVENTS.items())
+def test_sample_events_answer_200_with_the_expected_body(collected, lookup_handler, name, field):
     from tests.kit import FakeLambdaContext
 
     answer = lookup_handler(load_event(name), FakeLambdaContext())
-    body = json.loads(answer["body"])
-    assert answer["statusCode"] in (200, 404)
-    assert "results" in body or "messageId" in body or "requestError" in body
+    assert answer["statusCode"] == 200, answer["body"]
+    assert field in json.loads(answer["body"])
