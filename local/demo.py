@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from local.api import LocalApi
     from local.context import LocalLambdaContext
     from local.infobip_sim import InfobipSimulator, make_reports
-    from local.stack import ROOT, build_stack, load_handler, reset_runtime, start_moto_server
+    from local.stack import ROOT, build_stack, function_timeout, load_handler, reset_runtime, start_moto_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's access log
     server, endpoint = start_moto_server(args.aws_port)
@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\ninvoking CollectorFunction with events/schedule.json")
     started = time.perf_counter()
     with contextlib.redirect_stdout(_WithoutMetrics(sys.stdout)):
-        stats: dict[str, Any] = collector.lambda_handler(event, LocalLambdaContext(seconds=180))
+        budget = function_timeout(stack.resolver.template, "CollectorFunction")
+        stats: dict[str, Any] = collector.lambda_handler(event, LocalLambdaContext(seconds=budget))
     elapsed = time.perf_counter() - started
     groups = Counter(stats["by_status_group"])
     print(

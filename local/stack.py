@@ -172,6 +172,12 @@ def function_environment(resolver: Resolver, function: str) -> dict[str, str]:
     return {k: str(resolver(v)) for k, v in merged.items()}
 
 
+def function_timeout(template: dict[str, Any], function: str) -> int:
+    """The Timeout (seconds) the template gives `function`: its time budget per invocation."""
+    own = template["Resources"][function]["Properties"].get("Timeout")
+    return int(own or template.get("Globals", {}).get("Function", {}).get("Timeout", 3))
+
+
 def function_routes(template: dict[str, Any], function: str) -> list[tuple[str, str]]:
     """(method, path) of every API event of `function`, as the template declares them."""
     events = template["Resources"][function]["Properties"].get("Events", {})
