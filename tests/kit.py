@@ -45,10 +45,11 @@ def aws_failing(
     status: int = 503,
     code: str = "ServiceUnavailable",
     url_contains: str = "",
+    body_contains: str = "",
 ) -> Iterator[dict]:
     """Answer `operation` on `client` with an HTTP error at the wire (botocore's retries see it),
-    `times` times or for as long as the block lasts, only for URLs containing `url_contains`.
-    Yields a dict counting the failures."""
+    `times` times or for as long as the block lasts, only for requests whose URL and body contain
+    `url_contains` and `body_contains`. Yields a dict counting the failures."""
     count = {"failed": 0}
     if _service(client) == "dynamodb":
         body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected"}).encode()
@@ -57,6 +58,9 @@ def aws_failing(
 
     def hook(request: Any, **_: Any) -> AWSResponse | None:
         if url_contains not in request.url:
+            return None
+        body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
+        if body_contains and body_contains.encode() not in body:
             return None
         if times is not None and count["failed"] >= times:
             return None

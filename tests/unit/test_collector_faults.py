@@ -263,3 +263,37 @@ def test_replaying_the_whole_archive_changes_nothing(stack, sim, collect):
     assert result["caught_up_pages"] == len(before.raw_pages)
     assert result["indexed"] == 0
     assert kept(stack).index == before.index
+
+
+# ------------------------------------------------------------------ state table, secret
+
+
+def test_state_table_down_at_the_start_consumes_nothing(stack, sim, collect):
+    sim.add(make_reports(30))
+    with aws_failing(stack.clients("dynamodb"), "UpdateItem", status=500, code="InternalServerError"):
+        _fails(collect, "state table unavailable, nothing fetched")
+    assert sim.requests == [] and len(sim.pending) == 30
+    assert collect()["fetched"] == 30
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_checkpoint_failing_after_indexing_is_healed_by_the_next_run(make_stack, sim, collect):
+    stack = make_stack(PageSize="20")
+    sim.add(make_reports(50))
+    ddb = stack.clients("dynamodb")
+    with aws_failing(ddb, "UpdateItem", body_contains="lastRawKey") as failures:  # the lease works, the checkpoint does not
+        failure = _fails(collect, "InternalServerError|ServiceUnavailable")
+    assert failures["failed"] >= 1 and failure.stats.indexed == 20
+    result = collect()
+    assert result["caught_up_pages"] == 1
+    assert result["not_newer"] == 20 and result["indexed"] == 30, "the caught-up page was already indexed: nothing rewritten"
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_secrets_manager_down_fails_before_anything_is_consumed(stack, sim, collect):
+    sim.add(make_reports(10))
+    with aws_failing(stack.clients("secretsmanager"), "GetSecretValue", status=500, code="InternalServiceError"):
+        _fails(collect, "run failed")
+    assert sim.requests == [] and len(sim.pending) == 10
+    assert collect()["fetched"] == 10
+    assert_nothing_lost(stack, sim.handed_out)

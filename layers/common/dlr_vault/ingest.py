@@ -110,7 +110,12 @@ class Collector:
         stats = RunStats(mode=mode)
         now = time.time()
         owner = uuid.uuid4().hex  # per run: containers (and test threads) reuse one Collector
-        if not self.state.acquire(owner, now, now + time_left() + 60):
+        try:
+            acquired = self.state.acquire(owner, now, now + time_left() + 60)
+        except Exception as exc:
+            stats.outcome = "failed"
+            raise CollectorFailed(f"state table unavailable, nothing fetched: {exc.__class__.__name__}: {exc}", stats) from exc
+        if not acquired:
             logger.warning("another collector run holds the lease; this one does nothing")
             stats.outcome = "skipped"
             return stats
