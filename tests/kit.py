@@ -59,8 +59,8 @@ def aws_failing(
     def hook(request: Any, **_: Any) -> AWSResponse | None:
         if url_contains not in request.url:
             return None
-        body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
-        if body_contains and body_contains.encode() not in body:
+        sent = request.body if isinstance(request.body, bytes) else str(request.body).encode()
+        if body_contains and body_contains.encode() not in sent:
             return None
         if times is not None and count["failed"] >= times:
             return None
