@@ -59,9 +59,14 @@ def bulk_summary(bulk_id: str) -> dict[str, Any]:
     return lookup().bulk_summary(bulk_id)
 
 
+@cache
+def _openapi_text() -> str:
+    return OPENAPI.read_text()
+
+
 @app.get("/openapi.json")
 def openapi() -> Response:
-    return Response(status_code=200, content_type="application/json", body=OPENAPI.read_text())
+    return Response(status_code=200, content_type="application/json", body=_openapi_text())
 
 
 @app.exception_handler(ApiError)

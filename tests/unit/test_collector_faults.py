@@ -20,6 +20,13 @@ from local.stack import load_handler
 from tests.kit import FakeLambdaContext, assert_nothing_lost, aws_failing, dynamodb_unprocessed, kept, load_event
 
 
+def _next_run_gets_everything(stack, sim, collect, waiting: int) -> None:
+    """The failed run consumed nothing at Infobip; the next one pulls it all and loses none."""
+    assert len(sim.pending) == waiting
+    assert collect()["fetched"] == waiting
+    assert_nothing_lost(stack, sim.handed_out)
+
+
 def _fails(collect, match: str) -> CollectorFailed:
     with pytest.raises(CollectorFailed, match=match) as raised:
         collect()
@@ -34,9 +41,8 @@ def test_401_fails_fast_consumes_nothing_and_the_next_run_gets_everything(stack,
     sim.inject(Fault("status", 401, b'{"requestError":{"serviceException":{"messageId":"UNAUTHORIZED","text":"Invalid login details"}}}'))
     failure = _fails(collect, "HTTP 401")
     assert len(sim.requests) == 1, "a 401 must not be retried"
-    assert failure.stats.fetched == 0 and len(sim.pending) == 120
-    assert collect()["fetched"] == 120
-    assert_nothing_lost(stack, sim.handed_out)
+    assert failure.stats.fetched == 0
+    _next_run_gets_everything(stack, sim, collect, 120)
 
 
 def test_the_key_comes_from_the_secret_and_a_wrong_one_is_a_loud_401(stack, sim, collect):
@@ -65,9 +71,7 @@ def test_retry_after_that_does_not_fit_the_time_budget_fails_without_consuming(s
     sim.add(make_reports(30))
     sim.inject(Fault("status", 429, b'{"errorCode":"E429"}', {"Retry-After": "3600"}))
     _fails(collect, "giving up.*429")
-    assert len(sim.pending) == 30
-    assert collect()["fetched"] == 30
-    assert_nothing_lost(stack, sim.handed_out)
+    _next_run_gets_everything(stack, sim, collect, 30)
 
 
 def test_5xx_are_retried_with_backoff(stack, sim, collect):
@@ -158,9 +162,8 @@ def test_storage_unwritable_at_preflight_consumes_nothing(stack, sim, collect):
         _fails(collect, "preflight failed")
     with aws_failing(stack.clients("dynamodb"), "PutItem", status=400, code="AccessDeniedException"):
         _fails(collect, "preflight failed")
-    assert sim.requests == [] and len(sim.pending) == 40
-    assert collect()["fetched"] == 40
-    assert_nothing_lost(stack, sim.handed_out)
+    assert sim.requests == []
+    _next_run_gets_everything(stack, sim, collect, 40)
 
 
 # ------------------------------------------------------------------ DynamoDB
@@ -272,9 +275,8 @@ def test_state_table_down_at_the_start_consumes_nothing(stack, sim, collect):
     sim.add(make_reports(30))
     with aws_failing(stack.clients("dynamodb"), "UpdateItem", status=500, code="InternalServerError"):
         _fails(collect, "state table unavailable, nothing fetched")
-    assert sim.requests == [] and len(sim.pending) == 30
-    assert collect()["fetched"] == 30
-    assert_nothing_lost(stack, sim.handed_out)
+    assert sim.requests == []
+    _next_run_gets_everything(stack, sim, collect, 30)
 
 
 def test_checkpoint_failing_after_indexing_is_healed_by_the_next_run(make_stack, sim, collect):
@@ -294,6 +296,5 @@ def test_secrets_manager_down_fails_before_anything_is_consumed(stack, sim, coll
     sim.add(make_reports(10))
     with aws_failing(stack.clients("secretsmanager"), "GetSecretValue", status=500, code="InternalServiceError"):
         _fails(collect, "run failed")
-    assert sim.requests == [] and len(sim.pending) == 10
-    assert collect()["fetched"] == 10
-    assert_nothing_lost(stack, sim.handed_out)
+    assert sim.requests == []
+    _next_run_gets_everything(stack, sim, collect, 10)

@@ -110,13 +110,7 @@ class ReportIndex:
 
     def query_bulk(self, bulk_id: str, limit: int, start_key: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """One page of a bulk's items in `sentAt` order, and the key to continue from."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": BULK_INDEX,
-            "KeyConditionExpression": "bulkId = :b",
-            "ExpressionAttributeValues": {":b": {"S": bulk_id}},
-            "Limit": limit,
-        }
+        kwargs = self._bulk_query(bulk_id, Limit=limit)
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
         answer = self._ddb.query(**kwargs)
@@ -124,16 +118,19 @@ class ReportIndex:
 
     def bulk_outcomes(self, bulk_id: str) -> Iterable[dict[str, Any]]:
         """Every item of a bulk, with only what a summary needs (status group and the report)."""
-        kwargs: dict[str, Any] = {
+        kwargs = self._bulk_query(bulk_id, ProjectionExpression="statusGroup, #r", ExpressionAttributeNames={"#r": "report"})
+        for page in self._ddb.get_paginator("query").paginate(**kwargs):
+            yield from page.get("Items", [])
+
+    def _bulk_query(self, bulk_id: str, **extra: Any) -> dict[str, Any]:
+        """Query arguments for one bulk on the bulk index (the only way the lookup lists items)."""
+        return {
             "TableName": self.table,
             "IndexName": BULK_INDEX,
             "KeyConditionExpression": "bulkId = :b",
             "ExpressionAttributeValues": {":b": {"S": bulk_id}},
-            "ProjectionExpression": "statusGroup, #r",
-            "ExpressionAttributeNames": {"#r": "report"},
+            **extra,
         }
-        for page in self._ddb.get_paginator("query").paginate(**kwargs):
-            yield from page.get("Items", [])
 
     def probe_writable(self) -> None:
         """Preflight: a conditional write that can never succeed proves access without writing."""

@@ -80,6 +80,11 @@ def parse_query(multi: dict[str, list[str]] | None) -> ReportQuery:
     )
 
 
+def _shaped(item: dict[str, Any], version: int) -> dict[str, Any]:
+    """The stored report of an index item, in API `version`'s shape."""
+    return in_shape(json.loads(item["report"]["S"]), version)
+
+
 class Lookup:
     def __init__(self, index: ReportIndex, cursors: CursorCodec) -> None:
         self.index = index
@@ -89,7 +94,7 @@ class Lookup:
         item = self.index.get(_checked_id("messageId", message_id))
         if item is None:
             raise ApiError(404, "NOT_FOUND", "no report for this messageId")
-        return in_shape(json.loads(item["report"]["S"]), version)
+        return _shaped(item, version)
 
     def reports(self, query: ReportQuery, version: int) -> dict[str, Any]:
         """`{"results": [...]}` for a messageId or one page of a bulk, with `nextCursor` if more remain."""
@@ -97,14 +102,14 @@ class Lookup:
             item = self.index.get(query.message_id)
             if item is None or (query.bulk_id is not None and item.get("bulkId", {}).get("S") != query.bulk_id):
                 return {"results": []}
-            return {"results": [in_shape(json.loads(item["report"]["S"]), version)]}
+            return {"results": [_shaped(item, version)]}
         assert query.bulk_id is not None
         try:
             start = self.cursors.decode(query.cursor, query.bulk_id) if query.cursor is not None else None
         except InvalidCursor as exc:
             raise bad_request(str(exc)) from None
         items = self._bulk_items(query.bulk_id, query.limit + 1, start)
-        answer: dict[str, Any] = {"results": [in_shape(json.loads(i["report"]["S"]), version) for i in items[: query.limit]]}
+        answer: dict[str, Any] = {"results": [_shaped(i, version) for i in items[: query.limit]]}
         if len(items) > query.limit:
             answer["nextCursor"] = self.cursors.encode(query.bulk_id, items[query.limit - 1])
         return answer
