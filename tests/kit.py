@@ -78,36 +78,57 @@ def aws_failing(
         client.meta.events.unregister(event, unique_id=f"fault-{operation}")
 
 
+_UNPROCESSED = {"BatchWriteItem": "UnprocessedItems", "BatchGetItem": "UnprocessedKeys"}
+
+
 @contextmanager
-def dynamodb_unprocessed(client: Any, times: int = 3) -> Iterator[dict]:
-    """Make BatchWriteItem leave half of each batch unprocessed (as throttled tables do), `times` times.
-    Per thread: the index sends batches concurrently, and each call's hooks run in its own thread."""
-    state: dict[str, Any] = {"calls": 0}
-    lock, local = threading.Lock(), threading.local()
+def dynamodb_unprocessed(client: Any, operation: str = "BatchWriteItem", times: int = 3) -> Iterator[dict]:
+    """Make `operation` (BatchWriteItem or BatchGetItem) carry out only the first half of each batch
+    and hand the rest back as unprocessed, as a throttled table does, `times` times. At the wire:
+    the first half really goes to DynamoDB (moto) through `client`, the answer lists the second half."""
+    state = {"calls": 0}
+    lock, inner = threading.Lock(), threading.local()
+    writes = operation == "BatchWriteItem"
+    method = client.batch_write_item if writes else client.batch_get_item
 
-    def before(params: dict[str, Any], **_: Any) -> None:
-        local.left = {}
+    def split(request_items: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Each table's requests (writes) or keys (reads), cut in two halves."""
+        done, left = {}, {}
+        for table, part in request_items.items():
+            items = part if writes else part["Keys"]
+            half = max(1, len(items) // 2)
+            if not items[half:]:
+                done[table] = part
+            elif writes:
+                done[table], left[table] = items[:half], items[half:]
+            else:
+                done[table], left[table] = {**part, "Keys": items[:half]}, {**part, "Keys": items[half:]}
+        return done, left
+
+    def hook(request: Any, **_: Any) -> AWSResponse | None:
+        if getattr(inner, "forwarding", False):
+            return None
+        done, left = split(json.loads(request.body)["RequestItems"])
         with lock:
-            if state["calls"] >= times:
-                return
+            if not left or state["calls"] >= times:
+                return None
             state["calls"] += 1
-        for table, requests in params["RequestItems"].items():
-            if len(requests) > 1:
-                half = len(requests) // 2
-                params["RequestItems"][table], local.left[table] = requests[:half], requests[half:]
+        inner.forwarding = True
+        try:
+            answer = method(RequestItems=done)
+        finally:
+            inner.forwarding = False
+        answer.pop("ResponseMetadata", None)
+        answer[_UNPROCESSED[operation]] = left
+        request.url = "http://127.0.0.1:9/fault-injected"  # as in aws_failing: moto must not carry it out again
+        return AWSResponse(request.url, 200, {}, _Raw(json.dumps(answer).encode()))
 
-    def after(parsed: dict[str, Any], **_: Any) -> None:
-        if getattr(local, "left", None):
-            parsed["UnprocessedItems"] = local.left
-            local.left = {}
-
-    client.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", before, unique_id="unprocessed-b")
-    client.meta.events.register("after-call.dynamodb.BatchWriteItem", after, unique_id="unprocessed-a")
+    event, uid = f"before-send.dynamodb.{operation}", f"unprocessed-{operation}"
+    client.meta.events.register(event, hook, unique_id=uid)
     try:
         yield state
     finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb.BatchWriteItem", unique_id="unprocessed-b")
-        client.meta.events.unregister("after-call.dynamodb.BatchWriteItem", unique_id="unprocessed-a")
+        client.meta.events.unregister(event, unique_id=uid)
 
 
 Clients = Callable[[str], Any]

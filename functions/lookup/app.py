@@ -32,7 +32,10 @@ _PATH_ROUTES = re.compile(r"/reports/[^/]+|/bulks/[^/]+/summary")
 def lookup() -> Lookup:
     settings = LookupSettings.from_env()
     cursor_key = settings.cursor_key_secret
-    return Lookup(ReportIndex(settings.reports_table, aws.client("dynamodb")), CursorCodec(lambda: aws.secret(cursor_key, max_age=3600)))
+    return Lookup(
+        ReportIndex(settings.reports_table, aws.client("dynamodb"), aws.dynamodb_batches()),
+        CursorCodec(lambda: aws.secret(cursor_key, max_age=3600)),
+    )
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:

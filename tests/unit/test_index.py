@@ -5,6 +5,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dlr_vault import aws
 from dlr_vault.index import ReportIndex, make_entry
 
 TIMES = [f"2026-11-22T{h:02d}:00:00.000+0000" for h in range(10)]
@@ -26,7 +27,7 @@ def entry(r: dict):
 @given(st.lists(st.tuples(st.sampled_from(["m1", "m2", "m3"]), st.integers(0, 9)), min_size=1, max_size=30), st.integers(1, 5))
 def test_any_arrival_order_and_batching_ends_with_the_latest(stack, arrivals, batch):
     table = stack.names["ReportsTable"]
-    index = ReportIndex(table, stack.clients("dynamodb"))
+    index = ReportIndex(table, stack.clients("dynamodb"), aws.dynamodb_batches())
     for item in stack.clients("dynamodb").scan(TableName=table)["Items"]:
         stack.clients("dynamodb").delete_item(TableName=table, Key={"messageId": item["messageId"]})
     reports = [report(m, TIMES[h], f"v{h}") for m, h in arrivals]
@@ -40,14 +41,14 @@ def test_any_arrival_order_and_batching_ends_with_the_latest(stack, arrivals, ba
 
 
 def test_writing_the_same_report_twice_writes_nothing_the_second_time(stack):
-    index = ReportIndex(stack.names["ReportsTable"], stack.clients("dynamodb"))
+    index = ReportIndex(stack.names["ReportsTable"], stack.clients("dynamodb"), aws.dynamodb_batches())
     r = report("m", TIMES[3], "x")
     assert written(index.put([entry(r)])) == (1, 0)
     assert written(index.put([entry(r)])) == (0, 1)
 
 
 def test_a_report_without_doneat_loses_to_one_with_it_but_is_still_indexed(stack):
-    index = ReportIndex(stack.names["ReportsTable"], stack.clients("dynamodb"))
+    index = ReportIndex(stack.names["ReportsTable"], stack.clients("dynamodb"), aws.dynamodb_batches())
     bare = {"messageId": "m", "status": {"groupName": "PENDING"}}
     assert written(index.put([entry(bare)])) == (1, 0)
     assert written(index.put([entry(report("m", TIMES[1], "DELIVERED"))])) == (1, 0)

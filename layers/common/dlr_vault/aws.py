@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from dlr_vault.dynamodb import DynamoDBJson
 
 _CONFIG = Config(
     retries={"mode": "standard"},  # attempts from AWS_MAX_ATTEMPTS (the template sets 5)
@@ -19,9 +22,21 @@ _CONFIG = Config(
 
 
 @cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
+
+
+@cache
 def client(service: str) -> Any:
     """A shared client for `service` (thread-safe; reused across warm invocations)."""
-    return boto3.client(service, config=_CONFIG)
+    return _session().client(service, config=_CONFIG)
+
+
+@cache
+def dynamodb_batches() -> DynamoDBJson:
+    """Batch reads and writes on the shared DynamoDB client's endpoint, credentials and events, without its per-item model walk."""
+    attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", "3"))  # botocore standard mode's default is 3
+    return DynamoDBJson(client("dynamodb"), _session().get_credentials, max_attempts=attempts)
 
 
 @cache

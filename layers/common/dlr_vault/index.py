@@ -2,6 +2,8 @@
 
 Writes are batched (25 per request) after one batched read of the current `doneAt`s, so a
 replayed or out-of-order page never overwrites newer data and an identical page writes nothing.
+Both batch calls go through `dynamodb.DynamoDBJson` (items are built here in wire form); single
+reads, queries and the preflight use the boto3 client.
 The lease in `state.py` guarantees a single writer between that read and the write.
 """
 
@@ -13,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
+from dlr_vault.dynamodb import DynamoDBJson
 from dlr_vault.reports import Report, parse_timestamp, status_group, to_json
 
 BULK_INDEX = "bulkId-sentAt-index"
@@ -78,9 +81,12 @@ def latest_per_message(entries: Iterable[Entry]) -> dict[str, Entry]:
 
 
 class ReportIndex:
-    def __init__(self, table: str, dynamodb: Any, sleep: Callable[[float], None] = time.sleep, workers: int = 8) -> None:
+    def __init__(
+        self, table: str, dynamodb: Any, batches: DynamoDBJson, sleep: Callable[[float], None] = time.sleep, workers: int = 8
+    ) -> None:
         self.table = table
         self._ddb = dynamodb
+        self._batches = batches
         self._sleep = sleep
         self._workers = workers
         self._pool: ThreadPoolExecutor | None = None  # made on first write: the lookup never needs it
@@ -163,7 +169,7 @@ class ReportIndex:
         }
         stored: dict[str, tuple[str, bool]] = {}
         for attempt in range(_MAX_ATTEMPTS):
-            answer = self._ddb.batch_get_item(RequestItems=request)
+            answer = self._batches.batch_get_item(RequestItems=request)
             for item in answer.get("Responses", {}).get(self.table, []):
                 stored[item["messageId"]["S"]] = (item.get("doneAt", {}).get("S", ""), item.get("source", {}).get("S") != "logs")
             request = answer.get("UnprocessedKeys") or {}
@@ -175,7 +181,7 @@ class ReportIndex:
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
         pending = {self.table: requests}
         for attempt in range(_MAX_ATTEMPTS):
-            pending = self._ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            pending = self._batches.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
             if not pending:
                 return
             self._backoff(attempt)

@@ -316,7 +316,7 @@ def build_collector(settings: CollectorSettings) -> Collector:
     return Collector(
         InfobipClient(settings.base_url, api_key, settings.api_version, read_timeout=settings.read_timeout),
         Archive(settings.archive_bucket, aws.client("s3")),
-        ReportIndex(settings.reports_table, aws.client("dynamodb")),
+        ReportIndex(settings.reports_table, aws.client("dynamodb"), aws.dynamodb_batches()),
         RunState(settings.state_table, aws.client("dynamodb")),
         ReconcileState(settings.state_table, aws.client("dynamodb")),
         version=settings.api_version,
