@@ -89,7 +89,7 @@ class DynamoDBJson:
                 error = _client_error(status, answer, operation)
                 if final or not (status in _RETRY_STATUS or error.response["Error"]["Code"] in _RETRY_CODES):
                     raise error
-            jitter = random.random()  # noqa: S311  # nosec B311 (backoff jitter, not cryptography)
+            jitter = random.random()  # noqa: S311  # nosec B311
             self._sleep(jitter * min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
