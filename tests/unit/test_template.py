@@ -84,7 +84,7 @@ def test_globals_runtime_arm64_tracing_json_logs():
     assert function["Tracing"] == "Active" and function["LoggingConfig"]["LogFormat"] == "JSON"
     assert function["Environment"]["Variables"]["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
     layer = RESOURCES["CommonLayer"]
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}  # layers/common/Makefile
 
 
 def test_table_key_index_pitr_sse_ttl_and_retention():
