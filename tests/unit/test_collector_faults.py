@@ -174,11 +174,24 @@ def test_dynamodb_throttling_is_retried(stack, sim, collect):
     ddb = stack.clients("dynamodb")
     with (
         dynamodb_unprocessed(ddb, times=5) as unprocessed,
-        aws_failing(ddb, "BatchWriteItem", times=1, status=400, code="ProvisionedThroughputExceededException"),
+        aws_failing(ddb, "BatchWriteItem", times=1, status=400, code="ProvisionedThroughputExceededException") as throttled,
     ):
         result = collect()
-    assert unprocessed["calls"] == 5
+    assert unprocessed["calls"] == 5 and throttled["failed"] == 1
     assert result["outcome"] == "ok"
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_dynamodb_read_throttling_still_keeps_the_newest(stack, sim, collect):
+    """The 'is it newer?' read leaves keys unprocessed: they are asked again, never assumed absent."""
+    originals, updates = make_reports(60), make_reports(60, updates=60)[60:]
+    sim.add(updates)
+    collect()
+    sim.add(originals)  # older reports of the same messages arrive late
+    with dynamodb_unprocessed(stack.clients("dynamodb"), "BatchGetItem", times=3) as unprocessed:
+        result = collect()
+    assert unprocessed["calls"] == 3
+    assert result["not_newer"] == 60 and result["indexed"] == 0
     assert_nothing_lost(stack, sim.handed_out)
 
 
@@ -187,9 +200,11 @@ def test_dynamodb_down_for_a_run_is_healed_from_raw_by_the_next_run(make_stack, 
     sim.add(make_reports(250))
     with aws_failing(stack.clients("dynamodb"), "BatchWriteItem", status=500, code="InternalServerError"):
         failure = _fails(collect, "InternalServerError|IndexWriteError|run failed")
-    assert failure.stats.pages == 1 and len(kept(stack).raw_pages) == 1 and not kept(stack).index
+    # the next page is fetched while the first is indexed, so the failure surfaces one page later:
+    # both are in raw/, neither is indexed, and the checkpoint has not moved past either
+    assert failure.stats.pages == 2 and len(kept(stack).raw_pages) == 2 and not kept(stack).index
     result = collect()
-    assert result["caught_up_pages"] == 1
+    assert result["caught_up_pages"] == 2
     assert_nothing_lost(stack, sim.handed_out)
 
 
@@ -254,6 +269,53 @@ def test_newer_and_older_in_one_page_keep_the_newest(stack, sim, collect):
     assert {json.loads(i["report"]["S"])["status"]["groupName"] for i in kept(stack).index.values()} == {"DELIVERED"}
 
 
+@pytest.mark.parametrize("updates_first", [True, False])
+def test_newer_and_older_on_consecutive_pages_keep_the_newest(make_stack, sim, collect, updates_first):
+    """Page N+1 is fetched while page N is indexed; pages are still indexed one at a time, in order."""
+    stack = make_stack(PageSize="10")
+    reports = make_reports(10, updates=10)
+    sim.add(reports[10:] + reports[:10] if updates_first else reports)
+    assert collect()["pages"] >= 2
+    assert_nothing_lost(stack, sim.handed_out)
+    assert {json.loads(i["report"]["S"])["status"]["groupName"] for i in kept(stack).index.values()} == {"DELIVERED"}
+
+
+def test_the_next_page_is_fetched_while_the_previous_one_is_indexed(make_stack, sim, collect):
+    stack = make_stack(PageSize="100")
+    sim.add(make_reports(250))
+    requests_seen: list[int] = []
+
+    def hold_the_first_write(request, **_):
+        """Hold page 1's first batch write until Infobip sees a second request (5 s at most)."""
+        if not requests_seen:
+            deadline = time.monotonic() + 5
+            while len(sim.requests) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            requests_seen.append(len(sim.requests))
+
+    ddb = stack.clients("dynamodb")
+    ddb.meta.events.register("before-send.dynamodb.BatchWriteItem", hold_the_first_write, unique_id="hold")
+    try:
+        result = collect()
+    finally:
+        ddb.meta.events.unregister("before-send.dynamodb.BatchWriteItem", unique_id="hold")
+    assert requests_seen and min(requests_seen) >= 2, "page 2 was not requested while page 1 was being indexed"
+    assert result["fetched"] == 250 and result["indexed"] == 250
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_infobip_failing_on_the_next_page_lets_the_page_in_flight_finish(make_stack, sim, collect):
+    stack = make_stack(PageSize="100")
+    sim.add(make_reports(300))
+    sim.inject(Fault("delay", seconds=0), Fault("status", 401, b'{"requestError":{"serviceException":{"messageId":"UNAUTHORIZED"}}}'))
+    failure = _fails(collect, "401")
+    assert failure.stats.pages == 1 and failure.stats.indexed == 100, "the page in flight was finished, not abandoned"
+    (raw_key,) = kept(stack).raw_pages
+    state = stack.clients("dynamodb").get_item(TableName=stack.names["StateTable"], Key={"pk": {"S": "collector"}})["Item"]
+    assert state["lastRawKey"]["S"] == raw_key
+    _next_run_gets_everything(stack, sim, collect, 200)
+
+
 def test_replaying_the_whole_archive_changes_nothing(stack, sim, collect):
     sim.add(make_reports(300, updates=40))
     collect()
@@ -287,7 +349,7 @@ def test_checkpoint_failing_after_indexing_is_healed_by_the_next_run(make_stack,
         failure = _fails(collect, "InternalServerError|ServiceUnavailable")
     assert failures["failed"] >= 1 and failure.stats.indexed == 20
     result = collect()
-    assert result["caught_up_pages"] == 1
+    assert result["caught_up_pages"] == 2  # the failed page and the one fetched while it was indexed
     assert result["not_newer"] == 20 and result["indexed"] == 30, "the caught-up page was already indexed: nothing rewritten"
     assert_nothing_lost(stack, sim.handed_out)
 

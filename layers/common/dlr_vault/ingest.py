@@ -2,7 +2,8 @@
 
 Order per page: archive the exact bytes -> parse -> index -> JSON Lines -> checkpoint. The raw
 archive is the log; the index and the JSON Lines copy are derived, so a run that died after
-archiving is healed by the next run's catch-up.
+archiving is healed by the next run's catch-up. While one page is indexed the next is fetched
+(see `Collector._pull`); pages are still indexed one at a time, in order.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -104,6 +106,7 @@ class Collector:
         self._sleep = sleep
         self._page_cost = 5.0  # seconds reserved for storing one page; raised to the worst seen
         self._last_logs_request = float("-inf")
+        self._in_flight: Future | None = None  # the page on the storer thread (collect mode)
 
     def run(self, time_left: TimeLeft, mode: str = "collect") -> RunStats:
         """One run: `collect` pulls `/reports`; `reconcile` checks `/sms/3/logs` for reports lost in transit."""
@@ -166,17 +169,14 @@ class Collector:
             stats.caught_up_pages += 1
             logger.info("caught up raw page", extra={"raw_key": key})
 
-    def _fetch_and_store(
-        self, owner: str, stats: RunStats, time_left: TimeLeft, fetch: Callable[[TimeLeft], Page], kind: str
-    ) -> Stored | None:
-        """GET one page -> archive its exact bytes -> parse, index, copy -> checkpoint."""
+    def _fetch_and_archive(self, stats: RunStats, time_left: TimeLeft, fetch: Callable[[TimeLeft], Page], kind: str) -> tuple[str, bytes]:
+        """GET one page and archive its exact bytes: from here on the page is safe (raw/ is the log)."""
         try:
             page = fetch(lambda: time_left() - self._page_cost)
         except InfobipError as exc:
             stats.retries += exc.retries
             stats.possible_gaps += exc.possible_gaps
             raise CollectorFailed(str(exc), stats) from exc
-        started = time.monotonic()
         stats.pages += 1
         stats.retries += page.retries
         stats.possible_gaps += page.possible_gaps
@@ -187,26 +187,61 @@ class Collector:
             logger.warning("Infobip marks this endpoint deprecated", extra={"headers": page.deprecation})
         key = self.archive.raw_key(page.fetched_at, kind)
         self._archive_or_fail(key, page.body, stats, time_left, kind)
-        stored = self._store(key, page.body, stats, kind=kind)
+        return key, page.body
+
+    def _index_and_advance(self, owner: str, key: str, parsed: Stored | None, stats: RunStats, kind: str, started: float) -> None:
+        """Index and copy a parsed page (nothing for a quarantined one), then move the checkpoint past it."""
+        if parsed is not None:
+            self._index_and_copy(key, parsed, stats, kind=kind)
         self.state.advance(owner, key)
         self._page_cost = max(self._page_cost, time.monotonic() - started)
         logger.info("page stored", extra={"raw_key": key, "page": stats.pages, "reports_so_far": stats.fetched})
-        return stored
 
     def _pull(self, owner: str, stats: RunStats, time_left: TimeLeft) -> None:
+        """Pull pages while time allows, one page indexed while the next is fetched.
+
+        Page N+1 is fetched, archived and parsed while page N is indexed, copied and
+        checkpointed on the storer thread. That overlap is safe because a page's raw bytes are in
+        S3 before anything else happens to it, and stays correct because the storer takes pages
+        one at a time in order (later reports can never be overtaken by earlier ones). Whatever
+        ends the run, the page in flight is finished (or has failed) before the run returns."""
+        kind, fetch = f"v{self.version}", partial(self.infobip.fetch_reports, self.page_size)
         garbage_streak = 0
-        while time_left() > self._reserve():
-            stored = self._fetch_and_store(owner, stats, time_left, partial(self.infobip.fetch_reports, self.page_size), f"v{self.version}")
-            if stored is None:
-                garbage_streak += 1
-                if garbage_streak >= GARBAGE_STREAK_LIMIT:
-                    logger.error("several unparseable pages in a row; stopping this run's pulls")
-                    return
-                continue
-            garbage_streak = 0
-            if len(stored.reports) < self.page_size:
-                return
-        logger.info("time budget reached; the next run continues", extra={"time_left": round(time_left(), 1)})
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="storer") as storer:
+            try:
+                while time_left() > self._reserve():
+                    key, body = self._fetch_and_archive(stats, time_left, fetch, kind)
+                    started = time.monotonic()
+                    parsed = self._parse(key, body, stats, kind)
+                    self._settle()
+                    self._in_flight = storer.submit(self._index_and_advance, owner, key, parsed, stats, kind, started)
+                    if parsed is None:
+                        garbage_streak += 1
+                        if garbage_streak >= GARBAGE_STREAK_LIMIT:
+                            logger.error("several unparseable pages in a row; stopping this run's pulls")
+                            break
+                        continue
+                    garbage_streak = 0
+                    if len(parsed.reports) < self.page_size:
+                        break
+                else:
+                    logger.info("time budget reached; the next run continues", extra={"time_left": round(time_left(), 1)})
+            except BaseException:
+                self._settle(quietly=True)
+                raise
+            self._settle()
+
+    def _settle(self, *, quietly: bool = False) -> None:
+        """Wait for the page on the storer thread; raise its failure unless the run is failing already."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is None:
+            return
+        try:
+            in_flight.result()
+        except Exception:
+            if not quietly:
+                raise
+            logger.exception("storing the page in flight failed too; the next run's catch-up replays it from raw/")
 
     def _reconcile(self, owner: str, stats: RunStats, time_left: TimeLeft) -> None:
         """Page through `/sms/3/logs` for the open window (or a new one) and index final reports the
@@ -232,7 +267,10 @@ class Collector:
                 "useCursor": "true",
                 **({"cursor": cursor} if cursor else {}),
             }
-            stored = self._fetch_and_store(owner, stats, time_left, partial(self.infobip.fetch_logs, params), "logs")
+            key, body = self._fetch_and_archive(stats, time_left, partial(self.infobip.fetch_logs, params), "logs")
+            began = time.monotonic()
+            stored = self._parse(key, body, stats, "logs")
+            self._index_and_advance(owner, key, stored, stats, "logs", began)
             if stored is None:
                 logger.error("unparseable logs page; the next reconciliation resumes from the saved cursor")
                 return
@@ -261,6 +299,7 @@ class Collector:
             "raw page NOT archived: body follows (gzip+base64) so it can be replayed",
             extra={"raw_key": key, "body_gzip_b64": base64.b64encode(gzip.compress(body, mtime=0)).decode()},
         )
+        self._settle(quietly=True)  # one writer at a time: the page before this one first
         try:
             self._store(key, body, stats, kind=kind, jsonl=False)
         except Exception:
@@ -269,12 +308,20 @@ class Collector:
 
     def _store(self, key: str, body: bytes, stats: RunStats, *, kind: str, jsonl: bool = True) -> Stored | None:
         """Parse, index and copy one page; None (and counted as quarantined) if it is not a page of `kind`."""
+        stored = self._parse(key, body, stats, kind)
+        if stored is not None:
+            self._index_and_copy(key, stored, stats, kind=kind, jsonl=jsonl)
+        return stored
+
+    def _parse(self, key: str, body: bytes, stats: RunStats, kind: str) -> Stored | None:
         try:
-            stored = Stored(*parse_logs_page(body)) if kind == "logs" else Stored(parse_page(body))
+            return Stored(*parse_logs_page(body)) if kind == "logs" else Stored(parse_page(body))
         except PageParseError as exc:
             stats.quarantined += 1
             logger.error("quarantined unparseable page (kept in raw/)", extra={"raw_key": key, "reason": str(exc), "bytes": len(body)})
             return None
+
+    def _index_and_copy(self, key: str, stored: Stored, stats: RunStats, *, kind: str, jsonl: bool = True) -> None:
         expires_at = int(time.time()) + self.retention_days * 86400 if self.retention_days else None
         reports = stored.reports
         if kind == "logs":  # only final outcomes can stand in for a report that was lost
@@ -305,7 +352,6 @@ class Collector:
             stats.archived += len(lines) if kind != "logs" else 0
         stats.indexed += len(written)
         stats.not_newer += not_newer
-        return stored
 
 
 def build_collector(settings: CollectorSettings) -> Collector:
