@@ -37,6 +37,12 @@ def parse_timestamp(value: Any) -> str | None:
     if found is None:
         return None
     year, month, day, hour, minute, second, millis, off_h, off_m = found.groups()
+    if off_h == "+00" and off_m == "00":  # Infobip's usual form is UTC already: validate, do not convert
+        try:
+            datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+        except ValueError:
+            return None
+        return f"{year}-{month}-{day}T{hour}:{minute}:{second}.{millis}Z"
     zone = _offset(off_h, off_m)
     if zone is None:
         return None
