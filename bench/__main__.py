@@ -134,6 +134,23 @@ def cpu_floor(pages: list[bytes]) -> float:
     return time.thread_time() - start
 
 
+def http_request_cpu(moto: Moto, body_bytes: int, repeat: int = 300) -> float:
+    """CPU seconds of one bare HTTP POST to moto server with `http.client` (no SDK, no signing):
+    the least any Python client spends per request here. moto closes every connection, so each
+    request also pays a TCP connect, as the collector's do against it."""
+    import http.client
+
+    body = b"{" + b" " * max(0, body_bytes - 2) + b"}"
+    headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.ListTables"}
+    start = time.process_time()
+    for _ in range(repeat):
+        connection = http.client.HTTPConnection("127.0.0.1", moto.port, timeout=10)
+        connection.request("POST", "/", body=body, headers=headers)
+        connection.getresponse().read()
+        connection.close()
+    return (time.process_time() - start) / repeat
+
+
 def item_write_units(run: dict[str, Any]) -> tuple[float, int]:
     """Write units per report (table + bulk index, 1 KB each, rounded up) and stored bytes in S3."""
     ddb, s3 = run["clients"]("dynamodb"), run["clients"]("s3")
@@ -327,6 +344,14 @@ def run_all(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, s
         f"{per_report:.0f} µs (parse+gzip floor {floor_per:.0f} µs, {per_report / floor_per:.1f}x)",
         "<= 3x floor",
         per_report <= 3 * floor_per,
+    )
+    requests_per_report = sum(counted["requests"].values()) / args.count_reports
+    http_per_report = requests_per_report * http_request_cpu(moto, 20_000) * 1e6  # a 25-item BatchWriteItem is ~20 KB
+    with_http = floor_per + http_per_report
+    row(
+        "collector CPU per report: what the HTTP requests alone cost",
+        f"{http_per_report:.0f} µs ({requests_per_report * 1000:.0f} requests per 1,000 reports x a bare http.client POST to moto; "
+        f"parse+gzip floor + this = {with_http:.0f} µs, the collector is at {per_report / with_http:.1f}x)",
     )
 
     big = ingest(moto, "collector", max(args.count_reports, 20_000), 10_000) if args.reports >= 20_000 else counted

@@ -24,7 +24,7 @@ from dlr_vault.observability import logger
 
 app = APIGatewayRestResolver()
 OPENAPI = Path(dlr_vault.__file__).with_name("openapi.json")
-ROUTES = ("/sms/1/reports", "/sms/3/reports")
+ROUTES = ("/sms/1/reports", "/sms/3/reports", "/openapi.json")
 _PATH_ROUTES = re.compile(r"/reports/[^/]+|/bulks/[^/]+/summary")
 
 

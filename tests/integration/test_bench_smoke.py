@@ -11,6 +11,7 @@ ROWS = (
     "DynamoDB BatchWriteItem per 10,000 reports",
     "cost per million reports",
     "collector CPU per report",
+    "collector CPU per report: what the HTTP requests alone cost",
     "peak RSS",
     "lookup warm latency, messageId",
     "lookup warm latency, bulk page",

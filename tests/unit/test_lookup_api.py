@@ -169,7 +169,7 @@ def test_repeated_parameters_are_400(api, collected):
 
 def test_wrong_methods_are_405(api, collected):
     for method in ("POST", "PUT", "DELETE", "PATCH"):
-        for path in ("/sms/1/reports", "/sms/3/reports", "/reports/abc"):
+        for path in ("/sms/1/reports", "/sms/3/reports", "/reports/abc", "/bulks/abc/summary", "/openapi.json"):
             response = requests.request(method, api.url + path, headers=H, timeout=10, data=b"{}")
             assert response.status_code == 405, (method, path)
             assert infobip_error(response)["messageId"] == "METHOD_NOT_ALLOWED"

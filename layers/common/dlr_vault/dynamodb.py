@@ -49,8 +49,8 @@ _RETRY_CODES = frozenset(
 _BACKOFF_BASE, _BACKOFF_CAP = 0.05, 2.0  # seconds; the collector's time budget is one minute
 
 
-class _Transient(Exception):
-    """An answer worth another attempt that carries no DynamoDB error (bad checksum, cut-off body)."""
+class UntrustedAnswer(Exception):
+    """An answer that cannot be used (checksum mismatch, not JSON): asked again, raised after the last attempt."""
 
 
 class DynamoDBJson:
@@ -80,7 +80,7 @@ class DynamoDBJson:
             final = attempt == self._attempts - 1
             try:
                 status, answer = self._send(operation, body)
-            except (BotocoreConnectionError, HTTPClientError, _Transient):
+            except (BotocoreConnectionError, HTTPClientError, UntrustedAnswer):
                 if final:
                     raise
             else:
@@ -111,12 +111,12 @@ class DynamoDBJson:
         content = response.content
         checksum = response.headers.get("x-amz-crc32")
         if checksum is not None and zlib.crc32(content) != int(checksum):
-            raise _Transient(f"{operation}: the answer's CRC32 does not match its header")
+            raise UntrustedAnswer(f"{operation}: the answer's CRC32 does not match its header")
         try:
             return response.status_code, json.loads(content) if content else {}
         except ValueError as exc:
             if response.status_code == 200:
-                raise _Transient(f"{operation}: the answer is not JSON") from exc
+                raise UntrustedAnswer(f"{operation}: the answer is not JSON") from exc
             return response.status_code, {}
 
     def _session(self) -> URLLib3Session:

@@ -194,8 +194,10 @@ class Collector:
         if parsed is not None:
             self._index_and_copy(key, parsed, stats, kind=kind)
         self.state.advance(owner, key)
-        self._page_cost = max(self._page_cost, time.monotonic() - started)
-        logger.info("page stored", extra={"raw_key": key, "page": stats.pages, "reports_so_far": stats.fetched})
+        seconds = time.monotonic() - started
+        self._page_cost = max(self._page_cost, seconds)
+        figures = {"page": stats.pages, "reports_so_far": stats.fetched, "seconds": round(seconds, 3)}
+        logger.info("page stored", extra={"raw_key": key, **figures})
 
     def _pull(self, owner: str, stats: RunStats, time_left: TimeLeft) -> None:
         """Pull pages while time allows, one page indexed while the next is fetched.
