@@ -60,8 +60,12 @@ bench: venv  ## benchmarks against moto server and the simulator; prints a table
 deploy: build  ## sam deploy (guided the first time)
 	$(BIN)/sam deploy $(if $(wildcard samconfig.toml),,--guided) $(DEPLOY_ARGS)
 
-lock:  ## re-pin constraints.txt from a fresh resolve
+lock:  ## re-pin constraints.txt (and the layer's own pins) from a fresh resolve
+	rm -rf /tmp/dlr-vault-lock /tmp/dlr-vault-lock-layer
 	$(PY313) -m venv /tmp/dlr-vault-lock && /tmp/dlr-vault-lock/bin/pip install -q -r requirements-dev.txt && /tmp/dlr-vault-lock/bin/pip freeze > constraints.txt
+	$(PY313) -m venv /tmp/dlr-vault-lock-layer && /tmp/dlr-vault-lock-layer/bin/pip install -q -r layers/common/requirements.txt -c constraints.txt
+	{ echo "# Every package the layer ships, pinned (make lock writes this; a test keeps it equal to ../../constraints.txt)."; \
+	  /tmp/dlr-vault-lock-layer/bin/pip freeze; } > layers/common/constraints.txt
 
 clean:  ## remove build output and virtualenvs
 	rm -rf .aws-sam $(VENV) $(CHECKOV_VENV)
