@@ -25,10 +25,10 @@ $(BIN)/.installed: requirements-dev.txt layers/common/requirements.txt constrain
 
 venv: $(BIN)/.installed  ## create or reuse the virtualenv
 
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt constraints-checkov.txt
 	@test -n "$(PY313)" || { echo "Python 3.13 not found"; exit 1; }
 	$(PY313) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt -c constraints-checkov.txt
 	touch $@
 
 demo: venv  ## run the whole pipeline locally (moto + Infobip simulator), serve the lookup on :3000
@@ -60,12 +60,15 @@ bench: venv  ## benchmarks against moto server and the simulator; prints a table
 deploy: build  ## sam deploy (guided the first time)
 	$(BIN)/sam deploy $(if $(wildcard samconfig.toml),,--guided) $(DEPLOY_ARGS)
 
-lock:  ## re-pin constraints.txt (and the layer's own pins) from a fresh resolve
+lock:  ## re-pin constraints.txt, the layer's and checkov's pins from a fresh resolve
 	rm -rf /tmp/dlr-vault-lock /tmp/dlr-vault-lock-layer
 	$(PY313) -m venv /tmp/dlr-vault-lock && /tmp/dlr-vault-lock/bin/pip install -q -r requirements-dev.txt && /tmp/dlr-vault-lock/bin/pip freeze > constraints.txt
 	$(PY313) -m venv /tmp/dlr-vault-lock-layer && /tmp/dlr-vault-lock-layer/bin/pip install -q -r layers/common/requirements.txt -c constraints.txt
 	{ echo "# Every package the layer ships, pinned (make lock writes this; a test keeps it equal to ../../constraints.txt)."; \
 	  /tmp/dlr-vault-lock-layer/bin/pip freeze; } > layers/common/constraints.txt
+	rm -rf /tmp/dlr-vault-lock-checkov && $(PY313) -m venv /tmp/dlr-vault-lock-checkov && /tmp/dlr-vault-lock-checkov/bin/pip install -q -r requirements-checkov.txt
+	{ echo "# checkov's own virtualenv, pinned to the last package (make lock writes this)."; \
+	  /tmp/dlr-vault-lock-checkov/bin/pip freeze; } > constraints-checkov.txt
 
 clean:  ## remove build output and virtualenvs
 	rm -rf .aws-sam $(VENV) $(CHECKOV_VENV)
