@@ -13,10 +13,12 @@ import threading
 import time
 
 import pytest
+import requests
 
 from dlr_vault.ingest import CollectorFailed
 from local.infobip_sim import Fault, make_reports
 from local.stack import load_handler
+from tests.conftest import LOCAL_API_KEY
 from tests.kit import FakeLambdaContext, assert_nothing_lost, aws_failing, dynamodb_unprocessed, kept, load_event
 
 
@@ -124,6 +126,26 @@ def test_deprecation_headers_are_counted(stack, sim, collect):
     sim.add(make_reports(5))
     sim.extra_headers = {"Deprecation": "true", "Sunset": "Wed, 01 Jul 2027 00:00:00 GMT"}
     assert collect()["deprecation_notices"] == 1
+
+
+def _page(*reports: dict) -> bytes:
+    """A report page as Infobip would write it: ASCII JSON, non-ASCII as escapes."""
+    return json.dumps({"results": list(reports)}).encode()
+
+
+def test_a_lone_surrogate_is_kept_indexed_and_served_not_a_page_that_blocks_every_run(stack, sim, collect, api):
+    """`\\ud800` without its pair is valid JSON but not UTF-8; it once failed every run's catch-up."""
+    report = {**make_reports(1)[0].render(1), "messageId": "m-surrogate", "text": "\ud800 lone half"}
+    broken_id = {**make_reports(1, seed=9)[0].render(1), "messageId": "m-\udfff"}
+    sim.add(make_reports(5))
+    sim.inject(Fault("status", 200, _page(report, broken_id)))  # a 200 page with these two
+    assert collect()["unindexable"] == 1  # a messageId DynamoDB cannot hold stays in raw/ only
+    assert collect()["outcome"] == "ok"  # and nothing is left to block the next run
+    state = assert_nothing_lost(stack, sim.handed_out)
+    assert json.loads(state.index["m-surrogate"]["report"]["S"]) == report
+    assert report in state.jsonl_reports and broken_id in state.raw_reports
+    served = requests.get(f"{api.url}/sms/1/reports", params={"messageId": "m-surrogate"}, headers={"x-api-key": LOCAL_API_KEY}, timeout=10)
+    assert served.status_code == 200 and served.json()["results"][0]["text"] == "\ud800 lone half"
 
 
 # ------------------------------------------------------------------ S3

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlr_vault.dynamodb import DynamoDBJson
-from dlr_vault.reports import Report, parse_timestamp, status_group, to_json
+from dlr_vault.reports import Report, parse_timestamp, status_group, storable, to_json
 
 BULK_INDEX = "bulkId-sentAt-index"
 _EPOCH = "1970-01-01T00:00:00.000Z"
@@ -47,7 +47,7 @@ class Entry:
 def make_entry(report: Report, *, version: int, raw_key: str, source: str, expires_at: int | None, text: str | None = None) -> Entry | None:
     """The index item for `report` (`text`: its JSON, if already made); None without a usable messageId."""
     message_id = report.get("messageId")
-    if not isinstance(message_id, str) or not message_id:
+    if not storable(message_id):
         return None
     done_at = parse_timestamp(report.get("doneAt")) or ""
     text = text if text is not None else to_json(report)
@@ -62,7 +62,7 @@ def make_entry(report: Report, *, version: int, raw_key: str, source: str, expir
     if done_at:
         item["doneAt"] = {"S": done_at}
     bulk_id = report.get("bulkId")
-    if isinstance(bulk_id, str) and bulk_id:
+    if storable(bulk_id):  # otherwise the report is still found by its messageId
         item["bulkId"] = {"S": bulk_id}
         item["sentAt"] = {"S": parse_timestamp(report.get("sentAt")) or done_at or _EPOCH}
     if expires_at:

@@ -14,6 +14,7 @@ from typing import Any
 
 Report = dict[str, Any]
 
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a lone half of a UTF-16 pair: JSON can escape it, UTF-8 cannot carry it
 _TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})([+-]\d{2})(\d{2})")
 
 
@@ -108,15 +109,24 @@ def log_to_report(entry: Report) -> Report:
 
 
 def to_json(report: Report) -> str:
-    """The compact JSON text a report is stored as, in the index and in JSON Lines alike."""
-    return json.dumps(report, ensure_ascii=False, separators=(",", ":"))
+    """The compact JSON text a report is stored as, in the index and in JSON Lines alike.
+
+    Always encodable as UTF-8: a lone surrogate (`\\ud800` with no pair, valid JSON that UTF-8
+    cannot carry) is written back as that escape, so the text still means the same value."""
+    text = json.dumps(report, ensure_ascii=False, separators=(",", ":"))
+    return text if _SURROGATE.search(text) is None else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def storable(value: Any) -> bool:
+    """A non-empty string DynamoDB can hold as a key or attribute (no lone surrogates)."""
+    return isinstance(value, str) and bool(value) and _SURROGATE.search(value) is None
 
 
 def status_group(report: Report) -> str:
     """Upper-cased status group name (Infobip's casing varies), `UNKNOWN` when absent."""
     status = report.get("status")
     name = status.get("groupName") if isinstance(status, dict) else None
-    return name.upper() if isinstance(name, str) and name else "UNKNOWN"
+    return name.upper() if storable(name) else "UNKNOWN"
 
 
 _V3_ONLY = {"sender": "from", "messageCount": "smsCount"}
