@@ -148,6 +148,19 @@ def test_a_lone_surrogate_is_kept_indexed_and_served_not_a_page_that_blocks_ever
     assert served.status_code == 200 and served.json()["results"][0]["text"] == "\ud800 lone half"
 
 
+def test_reports_dynamodb_cannot_hold_stay_in_raw_and_do_not_block_the_run(stack, sim, collect):
+    """A messageId over DynamoDB's 2048-byte key limit, a report over its 400 KB item limit."""
+    long_id = {**make_reports(1)[0].render(1), "messageId": "m" * 3000}
+    huge = {**make_reports(1, seed=4)[0].render(1), "messageId": "m-huge", "text": "x" * 450_000}
+    fine = {**make_reports(1, seed=5)[0].render(1), "messageId": "m-fine"}
+    sim.inject(Fault("status", 200, _page(long_id, huge, fine)))
+    result = collect()
+    assert result["outcome"] == "ok" and result["unindexable"] == 2 and result["indexed"] == 1
+    state = kept(stack)
+    assert set(state.index) == {"m-fine"}
+    assert long_id in state.raw_reports and huge in state.raw_reports and huge in state.jsonl_reports
+
+
 # ------------------------------------------------------------------ S3
 
 

@@ -23,6 +23,8 @@ _EPOCH = "1970-01-01T00:00:00.000Z"
 _BATCH_WRITE = 25
 _BATCH_GET = 100
 _MAX_ATTEMPTS = 8
+_MAX_TEXT_BYTES = 380_000  # DynamoDB's item limit is 400 KB, attribute names and the other fields included
+_MAX_TEXT_CHARS = _MAX_TEXT_BYTES // 4  # below this many characters no UTF-8 text can reach the limit
 
 
 class IndexWriteError(RuntimeError):
@@ -45,12 +47,15 @@ class Entry:
 
 
 def make_entry(report: Report, *, version: int, raw_key: str, source: str, expires_at: int | None, text: str | None = None) -> Entry | None:
-    """The index item for `report` (`text`: its JSON, if already made); None without a usable messageId."""
+    """The index item for `report` (`text`: its JSON, if already made); None without a messageId
+    DynamoDB can key, or when the report is too large for a DynamoDB item (raw/ keeps it)."""
     message_id = report.get("messageId")
     if not storable(message_id):
         return None
-    done_at = parse_timestamp(report.get("doneAt")) or ""
     text = text if text is not None else to_json(report)
+    if len(text) > _MAX_TEXT_CHARS and len(text.encode()) > _MAX_TEXT_BYTES:
+        return None  # DynamoDB refuses items over 400 KB; it stays in raw/ and JSON Lines
+    done_at = parse_timestamp(report.get("doneAt")) or ""
     item: dict[str, Any] = {
         "messageId": {"S": message_id},
         "report": {"S": text},

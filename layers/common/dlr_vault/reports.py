@@ -118,8 +118,10 @@ def to_json(report: Report) -> str:
 
 
 def storable(value: Any) -> bool:
-    """A non-empty string DynamoDB can hold as a key or attribute (no lone surrogates)."""
-    return isinstance(value, str) and bool(value) and _SURROGATE.search(value) is None
+    """A non-empty string DynamoDB can hold as a partition key: no lone surrogates, at most 2048 bytes."""
+    if not isinstance(value, str) or not value or _SURROGATE.search(value) is not None:
+        return False
+    return len(value) <= 512 or len(value.encode()) <= 2048
 
 
 def status_group(report: Report) -> str:
