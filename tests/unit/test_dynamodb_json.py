@@ -99,14 +99,15 @@ def test_a_lasting_outage_fails_after_the_configured_attempts(wire, table, sleep
     assert raised.value.response["Error"]["Code"] == "InternalServerError"
 
 
-def test_an_answer_whose_checksum_does_not_match_is_asked_again(wire, table, sleeps):
+@pytest.mark.parametrize("header", ["1", "not-a-number"])
+def test_an_answer_whose_checksum_does_not_match_is_asked_again(wire, table, sleeps, header):
     client, state = aws.client("dynamodb"), {"left": 1}
 
     def corrupt(request, **_):
         if state["left"]:
             state["left"] -= 1
             request.url = "http://127.0.0.1:9/fault-injected"
-            return AWSResponse(request.url, 200, {"x-amz-crc32": "1"}, _Raw(b'{"UnprocessedItems":{}}'))
+            return AWSResponse(request.url, 200, {"x-amz-crc32": header}, _Raw(b'{"UnprocessedItems":{}}'))
         return None
 
     client.meta.events.register("before-send.dynamodb.BatchWriteItem", corrupt, unique_id="corrupt")

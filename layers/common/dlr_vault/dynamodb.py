@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -66,6 +67,7 @@ class DynamoDBJson:
         self._attempts = max(1, max_attempts)
         self._sleep = sleep
         self._http: URLLib3Session | None = None  # made on first send: the lookup never needs it
+        self._lock = threading.Lock()
         self._agent = f"dlr-vault Botocore/{botocore.__version__}"
 
     def batch_get_item(self, **params: Any) -> dict[str, Any]:
@@ -110,7 +112,7 @@ class DynamoDBJson:
             response = self._session().send(prepared)
         content = response.content
         checksum = response.headers.get("x-amz-crc32")
-        if checksum is not None and zlib.crc32(content) != int(checksum):
+        if checksum is not None and (not checksum.isdigit() or zlib.crc32(content) != int(checksum)):
             raise UntrustedAnswer(f"{operation}: the answer's CRC32 does not match its header")
         try:
             return response.status_code, json.loads(content) if content else {}
@@ -120,15 +122,16 @@ class DynamoDBJson:
             return response.status_code, {}
 
     def _session(self) -> URLLib3Session:
-        if self._http is None:
-            config = self._config
-            self._http = URLLib3Session(
-                proxies=config.proxies or get_environ_proxies(self._url),
-                timeout=(config.connect_timeout, config.read_timeout),
-                max_pool_connections=config.max_pool_connections,
-                proxies_config=config.proxies_config,
-            )
-        return self._http
+        with self._lock:  # the index sends from several threads; they share one pool
+            if self._http is None:
+                config = self._config
+                self._http = URLLib3Session(
+                    proxies=config.proxies or get_environ_proxies(self._url),
+                    timeout=(config.connect_timeout, config.read_timeout),
+                    max_pool_connections=config.max_pool_connections,
+                    proxies_config=config.proxies_config,
+                )
+            return self._http
 
 
 def _client_error(status: int, answer: dict[str, Any], operation: str) -> ClientError:
