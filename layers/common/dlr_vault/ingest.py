@@ -190,14 +190,14 @@ class Collector:
         return key, page.body
 
     def _index_and_advance(self, owner: str, key: str, parsed: Stored | None, stats: RunStats, kind: str, started: float) -> None:
-        """Index and copy a parsed page (nothing for a quarantined one), then move the checkpoint past it."""
+        """Index and copy a parsed page (nothing for a quarantined one), then move the checkpoint past it.
+        `started`: when the page was fetched, so the cost measured covers the whole page."""
         if parsed is not None:
             self._index_and_copy(key, parsed, stats, kind=kind)
         self.state.advance(owner, key)
         seconds = time.monotonic() - started
         self._page_cost = max(self._page_cost, seconds)
-        figures = {"page": stats.pages, "reports_so_far": stats.fetched, "seconds": round(seconds, 3)}
-        logger.info("page stored", extra={"raw_key": key, **figures})
+        logger.info("page stored", extra={"raw_key": key, "reports_so_far": stats.fetched, "seconds": round(seconds, 3)})
 
     def _pull(self, owner: str, stats: RunStats, time_left: TimeLeft) -> None:
         """Pull pages while time allows, one page indexed while the next is fetched.
