@@ -43,7 +43,7 @@ class _Progress(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         if message == "page stored":
-            print(f"  page {record.page:>3}: {record.reports_so_far:>6} reports so far -> {record.raw_key}")
+            print(f"  {record.reports_so_far:>6} reports so far, page stored {record.seconds:.2f} s after its fetch -> {record.raw_key}")
         elif record.levelno >= logging.WARNING:
             print(f"  {record.levelname.lower()}: {message}")
 
