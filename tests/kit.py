@@ -37,6 +37,25 @@ def _service(client: Any) -> str:
 
 
 @contextmanager
+def on_the_wire(client: Any, operation: str, hook: Callable[..., AWSResponse | None]) -> Iterator[None]:
+    """Run `hook(request=...)` before each `operation` request of `client` goes out (botocore's
+    before-send, which the package's DynamoDB batch client also emits); removed on exit."""
+    event, uid = f"before-send.{_service(client)}.{operation}", f"kit-{id(hook)}"
+    client.meta.events.register(event, hook, unique_id=uid)
+    try:
+        yield
+    finally:
+        client.meta.events.unregister(event, unique_id=uid)
+
+
+def wire_answer(request: Any, status: int, headers: dict[str, str], body: bytes) -> AWSResponse:
+    """Answer `request` from a before-send hook instead of sending it. The request is pointed
+    nowhere so moto's own before-send handler (which runs after the test's) does not also carry it out."""
+    request.url = "http://127.0.0.1:9/fault-injected"
+    return AWSResponse(request.url, status, headers, _Raw(body))
+
+
+@contextmanager
 def aws_failing(
     client: Any,
     operation: str,
@@ -65,17 +84,10 @@ def aws_failing(
         if times is not None and count["failed"] >= times:
             return None
         count["failed"] += 1
-        # Point the request nowhere so moto's own before-send handler (which runs after this one)
-        # does not also carry it out; botocore then sees only this error answer.
-        request.url = "http://127.0.0.1:9/fault-injected"
-        return AWSResponse(request.url, status, {"x-amzn-errortype": code}, _Raw(body))
+        return wire_answer(request, status, {"x-amzn-errortype": code}, body)
 
-    event = f"before-send.{_service(client)}.{operation}"
-    client.meta.events.register(event, hook, unique_id=f"fault-{operation}")
-    try:
+    with on_the_wire(client, operation, hook):
         yield count
-    finally:
-        client.meta.events.unregister(event, unique_id=f"fault-{operation}")
 
 
 _UNPROCESSED = {"BatchWriteItem": "UnprocessedItems", "BatchGetItem": "UnprocessedKeys"}
@@ -120,15 +132,10 @@ def dynamodb_unprocessed(client: Any, operation: str = "BatchWriteItem", times: 
             inner.forwarding = False
         answer.pop("ResponseMetadata", None)
         answer[_UNPROCESSED[operation]] = left
-        request.url = "http://127.0.0.1:9/fault-injected"  # as in aws_failing: moto must not carry it out again
-        return AWSResponse(request.url, 200, {}, _Raw(json.dumps(answer).encode()))
+        return wire_answer(request, 200, {}, json.dumps(answer).encode())
 
-    event, uid = f"before-send.dynamodb.{operation}", f"unprocessed-{operation}"
-    client.meta.events.register(event, hook, unique_id=uid)
-    try:
+    with on_the_wire(client, operation, hook):
         yield state
-    finally:
-        client.meta.events.unregister(event, unique_id=uid)
 
 
 Clients = Callable[[str], Any]

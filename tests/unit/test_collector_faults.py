@@ -19,7 +19,7 @@ from dlr_vault.ingest import CollectorFailed
 from local.infobip_sim import Fault, make_reports
 from local.stack import load_handler
 from tests.conftest import LOCAL_API_KEY
-from tests.kit import FakeLambdaContext, assert_nothing_lost, aws_failing, dynamodb_unprocessed, kept, load_event
+from tests.kit import FakeLambdaContext, assert_nothing_lost, aws_failing, dynamodb_unprocessed, kept, load_event, on_the_wire
 
 
 def _next_run_gets_everything(stack, sim, collect, waiting: int) -> None:
@@ -328,12 +328,8 @@ def test_the_next_page_is_fetched_while_the_previous_one_is_indexed(make_stack, 
                 time.sleep(0.01)
             requests_seen.append(len(sim.requests))
 
-    ddb = stack.clients("dynamodb")
-    ddb.meta.events.register("before-send.dynamodb.BatchWriteItem", hold_the_first_write, unique_id="hold")
-    try:
+    with on_the_wire(stack.clients("dynamodb"), "BatchWriteItem", hold_the_first_write):
         result = collect()
-    finally:
-        ddb.meta.events.unregister("before-send.dynamodb.BatchWriteItem", unique_id="hold")
     assert requests_seen and min(requests_seen) >= 2, "page 2 was not requested while page 1 was being indexed"
     assert result["fetched"] == 250 and result["indexed"] == 250
     assert_nothing_lost(stack, sim.handed_out)

@@ -5,13 +5,12 @@ import socket
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
 from dlr_vault import aws
 from dlr_vault.dynamodb import DynamoDBJson
-from tests.kit import _Raw, aws_failing
+from tests.kit import aws_failing, on_the_wire, wire_answer
 
 
 def item(n: int) -> dict:
@@ -50,9 +49,9 @@ def test_writes_and_reads_the_same_items_botocore_sees(wire, table):
 def test_requests_are_signed_with_the_credentials_it_is_given(table):
     seen = []
     client = aws.client("dynamodb")
-    client.meta.events.register("before-send.dynamodb.BatchWriteItem", lambda request, **_: seen.append(request), unique_id="spy")
     wire = DynamoDBJson(client, lambda: Credentials("AKIDEXAMPLE", "secret", "session-token"), max_attempts=1)
-    wire.batch_write_item(RequestItems=puts(table, 1))
+    with on_the_wire(client, "BatchWriteItem", lambda request, **_: seen.append(request)):
+        wire.batch_write_item(RequestItems=puts(table, 1))
     headers = seen[0].headers
     assert headers["X-Amz-Target"] == "DynamoDB_20120810.BatchWriteItem"
     assert headers["Content-Type"] == "application/x-amz-json-1.0"
@@ -106,12 +105,11 @@ def test_an_answer_whose_checksum_does_not_match_is_asked_again(wire, table, sle
     def corrupt(request, **_):
         if state["left"]:
             state["left"] -= 1
-            request.url = "http://127.0.0.1:9/fault-injected"
-            return AWSResponse(request.url, 200, {"x-amz-crc32": header}, _Raw(b'{"UnprocessedItems":{}}'))
+            return wire_answer(request, 200, {"x-amz-crc32": header}, b'{"UnprocessedItems":{}}')
         return None
 
-    client.meta.events.register("before-send.dynamodb.BatchWriteItem", corrupt, unique_id="corrupt")
-    wire.batch_write_item(RequestItems=puts(table, 3))
+    with on_the_wire(client, "BatchWriteItem", corrupt):
+        wire.batch_write_item(RequestItems=puts(table, 3))
     assert state["left"] == 0 and len(sleeps) == 1
     assert client.scan(TableName=table, Select="COUNT")["Count"] == 3
 
