@@ -169,14 +169,18 @@ class Collector:
             stats.caught_up_pages += 1
             logger.info("caught up raw page", extra={"raw_key": key})
 
-    def _fetch_and_archive(self, stats: RunStats, time_left: TimeLeft, fetch: Callable[[TimeLeft], Page], kind: str) -> tuple[str, bytes]:
-        """GET one page and archive its exact bytes: from here on the page is safe (raw/ is the log)."""
+    def _fetch_page(
+        self, stats: RunStats, time_left: TimeLeft, fetch: Callable[[TimeLeft], Page], kind: str
+    ) -> tuple[str, Stored | None, float]:
+        """GET one page, archive its exact bytes (from here on the page is safe: raw/ is the log),
+        parse it. Returns its raw key, the parsed page (None: quarantined) and when it arrived."""
         try:
             page = fetch(lambda: time_left() - self._page_cost)
         except InfobipError as exc:
             stats.retries += exc.retries
             stats.possible_gaps += exc.possible_gaps
             raise CollectorFailed(str(exc), stats) from exc
+        started = time.monotonic()
         stats.pages += 1
         stats.retries += page.retries
         stats.possible_gaps += page.possible_gaps
@@ -187,11 +191,11 @@ class Collector:
             logger.warning("Infobip marks this endpoint deprecated", extra={"headers": page.deprecation})
         key = self.archive.raw_key(page.fetched_at, kind)
         self._archive_or_fail(key, page.body, stats, time_left, kind)
-        return key, page.body
+        return key, self._parse(key, page.body, stats, kind), started
 
     def _index_and_advance(self, owner: str, key: str, parsed: Stored | None, stats: RunStats, kind: str, started: float) -> None:
         """Index and copy a parsed page (nothing for a quarantined one), then move the checkpoint past it.
-        `started`: when the page was fetched, so the cost measured covers the whole page."""
+        `started`: when the page arrived, so the cost measured covers archiving it too."""
         if parsed is not None:
             self._index_and_copy(key, parsed, stats, kind=kind)
         self.state.advance(owner, key)
@@ -212,9 +216,7 @@ class Collector:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="storer") as storer:
             try:
                 while time_left() > self._reserve():
-                    key, body = self._fetch_and_archive(stats, time_left, fetch, kind)
-                    started = time.monotonic()
-                    parsed = self._parse(key, body, stats, kind)
+                    key, parsed, started = self._fetch_page(stats, time_left, fetch, kind)
                     self._settle()
                     self._in_flight = storer.submit(self._index_and_advance, owner, key, parsed, stats, kind, started)
                     if parsed is None:
@@ -269,10 +271,8 @@ class Collector:
                 "useCursor": "true",
                 **({"cursor": cursor} if cursor else {}),
             }
-            key, body = self._fetch_and_archive(stats, time_left, partial(self.infobip.fetch_logs, params), "logs")
-            began = time.monotonic()
-            stored = self._parse(key, body, stats, "logs")
-            self._index_and_advance(owner, key, stored, stats, "logs", began)
+            key, stored, arrived = self._fetch_page(stats, time_left, partial(self.infobip.fetch_logs, params), "logs")
+            self._index_and_advance(owner, key, stored, stats, "logs", arrived)
             if stored is None:
                 logger.error("unparseable logs page; the next reconciliation resumes from the saved cursor")
                 return
