@@ -19,7 +19,7 @@ from dlr_vault.ingest import CollectorFailed
 from local.infobip_sim import Fault, make_reports
 from local.stack import load_handler
 from tests.conftest import LOCAL_API_KEY
-from tests.kit import FakeLambdaContext, assert_nothing_lost, aws_failing, dynamodb_unprocessed, kept, load_event, on_the_wire
+from tests.kit import FakeLambdaContext, assert_nothing_lost, aws_failing, dynamodb_unprocessed, kept, load_event, on_the_wire, wire_answer
 
 
 def _next_run_gets_everything(stack, sim, collect, waiting: int) -> None:
@@ -189,6 +189,37 @@ def test_s3_down_for_a_run_indexes_the_page_logs_its_body_and_fails(make_stack, 
     assert failure.stats.indexed == 50
     assert collect()["outcome"] == "ok"
     assert_nothing_lost(stack, sim.handed_out[50:])
+
+
+def test_s3_failing_on_the_next_page_finishes_the_page_in_flight_first(make_stack, sim, collect, log_lines):
+    """Page 1 is on the storer thread when page 2's raw put fails: page 1 completes (archived,
+    indexed, checkpointed) before page 2 is indexed from memory and its body logged."""
+    stack = make_stack(PageSize="50")
+    sim.add(make_reports(120))
+    raw_puts = {"seen": 0}
+
+    def second_raw_put_fails(request, **_):
+        if "/raw/" in request.url:
+            raw_puts["seen"] += 1
+            if raw_puts["seen"] > 1:
+                return wire_answer(request, 503, {}, b"<Error><Code>ServiceUnavailable</Code></Error>")
+        return None
+
+    with on_the_wire(stack.clients("s3"), "PutObject", second_raw_put_fails):
+        failure = _fails(collect, "archiving raw/.*failed")
+    first, second = sim.handed_out[:50], sim.handed_out[50:]
+    assert len(second) == 50 and len(sim.pending) == 20
+    assert failure.stats.indexed == 100
+    state = assert_nothing_lost(stack, first)
+    (raw_key,) = state.raw_pages
+    checkpoint = stack.clients("dynamodb").get_item(TableName=stack.names["StateTable"], Key={"pk": {"S": "collector"}})["Item"]
+    assert checkpoint["lastRawKey"]["S"] == raw_key
+    for report in second:  # indexed from memory, its only other copy in the log
+        assert json.loads(state.index[report["messageId"]]["report"]["S"]) == report
+    logged = [json.loads(line) for line in log_lines if "body_gzip_b64" in line]
+    assert json.loads(gzip.decompress(base64.b64decode(logged[0]["body_gzip_b64"])))["results"] == second
+    assert collect()["outcome"] == "ok"
+    assert_nothing_lost(stack, sim.handed_out[100:])
 
 
 def test_storage_unwritable_at_preflight_consumes_nothing(stack, sim, collect):
