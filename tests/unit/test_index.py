@@ -53,7 +53,7 @@ def test_a_report_without_doneat_loses_to_one_with_it_but_is_still_indexed(stack
     assert written(index.put([entry(bare)])) == (1, 0)
     assert written(index.put([entry(report("m", TIMES[1], "DELIVERED"))])) == (1, 0)
     assert written(index.put([entry(bare)])) == (0, 1)
-    assert json.loads(index.get("m")["report"]["S"])["status"]["groupName"] == "DELIVERED"
+    assert json.loads(index.get("m").report)["status"]["groupName"] == "DELIVERED"
 
 
 def test_reports_without_messageid_are_not_indexable():

@@ -1,8 +1,9 @@
-"""Opaque, tamper-checked paging cursors for bulk lookups.
+"""Opaque, tamper-checked paging cursors.
 
-A cursor names the last report a page returned (`messageId`, `sentAt`) and the bulk it
-belongs to, signed with HMAC-SHA256 under a key from Secrets Manager. Anything altered, made
-for another bulk or not made by us is refused, so a caller cannot steer the query.
+A cursor carries where a query page stopped (the index's `Position`) and the scope it belongs
+to (the bulkId, or whatever names the query), signed with HMAC-SHA256 under a key from
+Secrets Manager. Anything altered, made for another scope or not made by us is refused, so a
+caller cannot steer the query.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from typing import Any
+
+from dlr_vault.index import Position
 
 MAX_CURSOR_LENGTH = 1024
 _TAG_BYTES = 16
@@ -38,12 +40,12 @@ class CursorCodec:
     def _tag(self, payload: bytes) -> bytes:
         return hmac.new(self._key().encode(), payload, hashlib.sha256).digest()[:_TAG_BYTES]
 
-    def encode(self, bulk_id: str, last: dict[str, Any]) -> str:
-        payload = json.dumps({"b": bulk_id, "m": last["messageId"]["S"], "s": last["sentAt"]["S"]}, separators=(",", ":")).encode()
+    def encode(self, scope: str, position: Position) -> str:
+        payload = json.dumps({"q": scope, "k": position.as_dict()}, separators=(",", ":")).encode()
         return f"{_b64(payload)}.{_b64(self._tag(payload))}"
 
-    def decode(self, token: str, bulk_id: str) -> dict[str, Any]:
-        """The DynamoDB ExclusiveStartKey the cursor stands for; raises InvalidCursor."""
+    def decode(self, token: str, scope: str) -> Position:
+        """The position the cursor stands for; raises InvalidCursor."""
         if not token or len(token) > MAX_CURSOR_LENGTH or token.count(".") != 1:
             raise InvalidCursor("cursor is not valid")
         body, tag = token.split(".")
@@ -54,6 +56,6 @@ class CursorCodec:
         if not hmac.compare_digest(given, self._tag(payload)):
             raise InvalidCursor("cursor is not valid")
         fields = json.loads(payload)
-        if fields["b"] != bulk_id:
-            raise InvalidCursor("cursor belongs to another bulkId")
-        return {"bulkId": {"S": bulk_id}, "sentAt": {"S": fields["s"]}, "messageId": {"S": fields["m"]}}
+        if fields["q"] != scope:
+            raise InvalidCursor("cursor belongs to another query")
+        return Position.of(fields["k"])

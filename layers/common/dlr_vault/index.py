@@ -27,6 +27,56 @@ _MAX_TEXT_BYTES = 380_000  # DynamoDB's item limit is 400 KB, attribute names an
 _MAX_TEXT_CHARS = _MAX_TEXT_BYTES // 4  # below this many characters no UTF-8 text can reach the limit
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where a query page stopped: the key of its last item as plain strings (DynamoDB's
+    LastEvaluatedKey without its wire types). Opaque to callers; cursors sign and return it."""
+
+    keys: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, fields: dict[str, str]) -> Position:
+        return cls(tuple(sorted(fields.items())))
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.keys)
+
+    def _start_key(self) -> dict[str, Any]:
+        return {name: {"S": value} for name, value in self.keys}
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    """One indexed report as readers see it: the report's JSON exactly as stored, and what it is filed under."""
+
+    message_id: str
+    report: str
+    status_group: str = "UNKNOWN"
+    source: str = "reports"
+    bulk_id: str | None = None
+    sent_at: str | None = None
+    done_at: str | None = None
+    raw_key: str | None = None
+
+    @classmethod
+    def _of(cls, item: dict[str, Any]) -> StoredReport:
+        text = {name: value["S"] for name, value in item.items() if "S" in value}
+        return cls(
+            message_id=text.get("messageId", ""),
+            report=text.get("report", "null"),
+            status_group=text.get("statusGroup", "UNKNOWN"),
+            source=text.get("source", "reports"),
+            bulk_id=text.get("bulkId"),
+            sent_at=text.get("sentAt"),
+            done_at=text.get("doneAt"),
+            raw_key=text.get("rawKey"),
+        )
+
+    def bulk_position(self) -> Position:
+        """Where a bulk page that ended with this report continues (the bulk index's key)."""
+        return Position.of({"bulkId": self.bulk_id or "", "sentAt": self.sent_at or "", "messageId": self.message_id})
+
+
 class IndexWriteError(RuntimeError):
     """DynamoDB kept refusing writes after bounded retries."""
 
@@ -116,22 +166,24 @@ class ReportIndex:
         self._map(self._batch_write, batches)
         return fresh, len(latest) - len(fresh)
 
-    def get(self, message_id: str) -> dict[str, Any] | None:
-        return self._ddb.get_item(TableName=self.table, Key={"messageId": {"S": message_id}}).get("Item")
+    def get(self, message_id: str) -> StoredReport | None:
+        item = self._ddb.get_item(TableName=self.table, Key={"messageId": {"S": message_id}}).get("Item")
+        return StoredReport._of(item) if item else None
 
-    def query_bulk(self, bulk_id: str, limit: int, start_key: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """One page of a bulk's items in `sentAt` order, and the key to continue from."""
+    def query_bulk(self, bulk_id: str, limit: int, after: Position | None) -> tuple[list[StoredReport], Position | None]:
+        """One page of a bulk's reports in `sentAt` order, and where the next page starts (None: no more)."""
         kwargs = self._bulk_query(bulk_id, Limit=limit)
-        if start_key:
-            kwargs["ExclusiveStartKey"] = start_key
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = after._start_key()
         answer = self._ddb.query(**kwargs)
-        return answer.get("Items", []), answer.get("LastEvaluatedKey")
+        last = answer.get("LastEvaluatedKey")
+        return [StoredReport._of(i) for i in answer.get("Items", [])], Position.of({k: v["S"] for k, v in last.items()}) if last else None
 
-    def bulk_outcomes(self, bulk_id: str) -> Iterable[dict[str, Any]]:
-        """Every item of a bulk, with only what a summary needs (status group and the report)."""
+    def bulk_outcomes(self, bulk_id: str) -> Iterable[StoredReport]:
+        """Every report of a bulk, read with only what a summary needs (status group and the report)."""
         kwargs = self._bulk_query(bulk_id, ProjectionExpression="statusGroup, #r", ExpressionAttributeNames={"#r": "report"})
         for page in self._ddb.get_paginator("query").paginate(**kwargs):
-            yield from page.get("Items", [])
+            yield from (StoredReport._of(i) for i in page.get("Items", []))
 
     def _bulk_query(self, bulk_id: str, **extra: Any) -> dict[str, Any]:
         """Query arguments for one bulk on the bulk index (the only way the lookup lists items)."""

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from dlr_vault.cursor import CursorCodec, InvalidCursor
-from dlr_vault.index import ReportIndex
+from dlr_vault.index import Position, ReportIndex, StoredReport
 from dlr_vault.reports import in_shape
 
 MAX_ID_LENGTH = 200
@@ -80,9 +80,14 @@ def parse_query(multi: dict[str, list[str]] | None) -> ReportQuery:
     )
 
 
-def _shaped(item: dict[str, Any], version: int) -> dict[str, Any]:
-    """The stored report of an index item, in API `version`'s shape."""
-    return in_shape(json.loads(item["report"]["S"]), version)
+def _shaped(stored: StoredReport, version: int) -> dict[str, Any]:
+    """A stored report in API `version`'s shape."""
+    return in_shape(json.loads(stored.report), version)
+
+
+def _bulk_scope(bulk_id: str) -> str:
+    """What a bulk page's cursor is bound to (cursors of other queries name another scope)."""
+    return f"bulk:{bulk_id}"
 
 
 class Lookup:
@@ -100,18 +105,18 @@ class Lookup:
         """`{"results": [...]}` for a messageId or one page of a bulk, with `nextCursor` if more remain."""
         if query.message_id is not None:
             item = self.index.get(query.message_id)
-            if item is None or (query.bulk_id is not None and item.get("bulkId", {}).get("S") != query.bulk_id):
+            if item is None or (query.bulk_id is not None and item.bulk_id != query.bulk_id):
                 return {"results": []}
             return {"results": [_shaped(item, version)]}
         assert query.bulk_id is not None
         try:
-            start = self.cursors.decode(query.cursor, query.bulk_id) if query.cursor is not None else None
+            start = self.cursors.decode(query.cursor, _bulk_scope(query.bulk_id)) if query.cursor is not None else None
         except InvalidCursor as exc:
             raise bad_request(str(exc)) from None
         items = self._bulk_items(query.bulk_id, query.limit + 1, start)
         answer: dict[str, Any] = {"results": [_shaped(i, version) for i in items[: query.limit]]}
         if len(items) > query.limit:
-            answer["nextCursor"] = self.cursors.encode(query.bulk_id, items[query.limit - 1])
+            answer["nextCursor"] = self.cursors.encode(_bulk_scope(query.bulk_id), items[query.limit - 1].bulk_position())
         return answer
 
     def bulk_summary(self, bulk_id: str) -> dict[str, Any]:
@@ -122,9 +127,8 @@ class Lookup:
         groups: dict[str, int] = {}
         prices: dict[str, Decimal] = {}
         for item in self.index.bulk_outcomes(bulk_id):
-            group = item.get("statusGroup", {}).get("S", "UNKNOWN")
-            groups[group] = groups.get(group, 0) + 1
-            report = json.loads(item["report"]["S"], parse_float=Decimal)
+            groups[item.status_group] = groups.get(item.status_group, 0) + 1
+            report = json.loads(item.report, parse_float=Decimal)
             price = report.get("price") if isinstance(report.get("price"), dict) else {}
             if isinstance(price.get("pricePerMessage"), Decimal | int) and isinstance(price.get("currency"), str):
                 parts = report.get("smsCount", report.get("messageCount", 1))
@@ -141,9 +145,9 @@ class Lookup:
             "deliveryRate": round(groups.get("DELIVERED", 0) / total, 4),
         }
 
-    def _bulk_items(self, bulk_id: str, wanted: int, start: dict[str, Any] | None) -> list[dict[str, Any]]:
-        """Up to `wanted` items in sentAt order; Query pages stop at 1 MB, so keep reading."""
-        items: list[dict[str, Any]] = []
+    def _bulk_items(self, bulk_id: str, wanted: int, start: Position | None) -> list[StoredReport]:
+        """Up to `wanted` reports in sentAt order; Query pages stop at 1 MB, so keep reading."""
+        items: list[StoredReport] = []
         while len(items) < wanted:
             page, start = self.index.query_bulk(bulk_id, wanted - len(items), start)
             items.extend(page)
