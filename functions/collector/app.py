@@ -14,8 +14,9 @@ from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dlr_vault.config import CollectorSettings
-from dlr_vault.ingest import Collector, CollectorFailed, RunStats, build_collector, seconds_behind
+from dlr_vault.ingest import Collector, build_collector, seconds_behind
 from dlr_vault.observability import logger, metrics, publish_run
+from dlr_vault.run import CollectorFailed, RunStats
 
 tracer = Tracer()
 

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from dlr_vault.ingest import CollectorFailed
+from dlr_vault.run import CollectorFailed
 from local.infobip_sim import Fault, make_reports
 from local.stack import load_handler
 from tests.conftest import LOCAL_API_KEY

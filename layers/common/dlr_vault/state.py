@@ -2,21 +2,48 @@
 and where reconciliation against `/sms/3/logs` stands.
 
 Reserved concurrency 1 already serialises scheduled runs; the lease also covers manual
-invocations and replays, because the checkpoint is only correct with a single writer.
+invocations and replays, because the checkpoint is only correct with a single writer. A lease
+that expired without being released belonged to a run that was killed (timeout, out of memory,
+lost host): whoever takes it over learns when that run started, so its possible losses can be
+reconciled.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+
+from dlr_vault.reports import infobip_time
 
 STATE_KEY = {"pk": {"S": "collector"}}
 RECONCILE_KEY = {"pk": {"S": "reconcile"}}
 
 
+if TYPE_CHECKING:
+    from dlr_vault.reconcile import Window
+
+KILLED_RUN_SPAN = 900.0  # seconds: Lambda's longest timeout, for a dead lease written before leases had a start
+
+
 class LeaseLost(RuntimeError):
     """Another run holds the lease; this run must not move the checkpoint."""
+
+
+@dataclass(frozen=True)
+class DeadRun:
+    """A run whose lease expired unreleased: it was killed somewhere between `started` and `until`."""
+
+    started: float
+    until: float
+    mode: str
+
+
+@dataclass(frozen=True)
+class Lease:
+    owner: str
+    took_over: DeadRun | None = None
 
 
 class _StateItem:
@@ -28,20 +55,20 @@ class _StateItem:
         self.table = table
         self._ddb = dynamodb
 
-    def _update(self, expression: str, values: dict[str, Any] | None = None, condition: str | None = None) -> bool:
-        """Apply `expression`; False (nothing changed) when `condition` does not hold."""
-        kwargs: dict[str, Any] = {"TableName": self.table, "Key": self.key, "UpdateExpression": expression}
+    def _update(self, expression: str, values: dict[str, Any] | None = None, condition: str | None = None) -> dict[str, Any] | None:
+        """Apply `expression`; the item as it was before, or None (nothing changed) when `condition` does not hold."""
+        kwargs: dict[str, Any] = {"TableName": self.table, "Key": self.key, "UpdateExpression": expression, "ReturnValues": "ALL_OLD"}
         if values:
             kwargs["ExpressionAttributeValues"] = values
         if condition:
             kwargs["ConditionExpression"] = condition
         try:
-            self._ddb.update_item(**kwargs)
+            answer = self._ddb.update_item(**kwargs)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
+                return None
             raise
-        return True
+        return dict(answer.get("Attributes", {}))
 
     def _load(self) -> dict[str, Any]:
         return self._ddb.get_item(TableName=self.table, Key=self.key, ConsistentRead=True).get("Item", {})
@@ -50,16 +77,24 @@ class _StateItem:
 class RunState(_StateItem):
     key = STATE_KEY
 
-    def acquire(self, owner: str, now: float, until: float) -> bool:
-        """Take the lease unless a live one exists; False means another run is active."""
-        return self._update(
-            "SET leaseOwner = :me, leaseUntil = :until",
-            {":me": {"S": owner}, ":until": {"N": f"{until:.3f}"}, ":now": {"N": f"{now:.3f}"}},
+    def acquire(self, owner: str, now: float, until: float, mode: str) -> Lease | None:
+        """Take the lease unless a live one exists (None: another run is active). The lease says
+        when this run started and what it does, for whoever finds it expired."""
+        before = self._update(
+            "SET leaseOwner = :me, leaseUntil = :until, leaseSince = :now, leaseMode = :mode",
+            {":me": {"S": owner}, ":until": {"N": f"{until:.3f}"}, ":now": {"N": f"{now:.3f}"}, ":mode": {"S": mode}},
             "attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :me",
         )
+        if before is None:
+            return None
+        if "leaseUntil" not in before or before.get("leaseOwner", {}).get("S") == owner:
+            return Lease(owner)
+        dead_until = float(before["leaseUntil"]["N"])
+        started = float(before["leaseSince"]["N"]) if "leaseSince" in before else dead_until - KILLED_RUN_SPAN
+        return Lease(owner, DeadRun(started, dead_until, before.get("leaseMode", {}).get("S", "collect")))
 
     def release(self, owner: str) -> None:
-        self._update("REMOVE leaseOwner, leaseUntil", {":me": {"S": owner}}, "leaseOwner = :me")
+        self._update("REMOVE leaseOwner, leaseUntil, leaseSince, leaseMode", {":me": {"S": owner}}, "leaseOwner = :me")
 
     def checkpoint(self) -> str | None:
         return self._load().get("lastRawKey", {}).get("S")
@@ -67,7 +102,10 @@ class RunState(_StateItem):
     def advance(self, owner: str, raw_key: str) -> None:
         """Record `raw_key` as fully processed; only the lease holder may, and never backwards."""
         values = {":me": {"S": owner}, ":key": {"S": raw_key}}
-        if self._update("SET lastRawKey = :key", values, "leaseOwner = :me AND (attribute_not_exists(lastRawKey) OR lastRawKey < :key)"):
+        if (
+            self._update("SET lastRawKey = :key", values, "leaseOwner = :me AND (attribute_not_exists(lastRawKey) OR lastRawKey < :key)")
+            is not None
+        ):
             return
         if self._load().get("leaseOwner", {}).get("S") != owner:
             raise LeaseLost(f"checkpoint not advanced to {raw_key}: another run holds the lease")
@@ -79,22 +117,32 @@ class RunState(_StateItem):
 
 
 class ReconcileState(_StateItem):
-    """The open reconciliation window and its cursor, the end of the last finished window, and
-    the time of the first possible gap not yet reconciled. Written only inside the lease."""
+    """The open reconciliation window (its range, when it was opened, whether it reaches back to
+    the floor, its cursor), the end of the last finished window, and the time of the earliest
+    possible gap not yet reconciled. Written only inside the lease."""
 
     key = RECONCILE_KEY
 
     def load(self) -> dict[str, str]:
         return {name: value["S"] for name, value in self._load().items() if "S" in value}
 
-    def save_window(self, since: str, until: str, cursor: str) -> None:
-        self._update("SET windowStart = :s, windowEnd = :u, logsCursor = :c", {":s": {"S": since}, ":u": {"S": until}, ":c": {"S": cursor}})
+    def save_window(self, window: Window, cursor: str) -> None:
+        values = {
+            ":s": {"S": infobip_time(window.since)},
+            ":u": {"S": infobip_time(window.until)},
+            ":o": {"S": infobip_time(window.opened)},
+            ":f": {"S": "true" if window.from_floor else "false"},
+            ":c": {"S": cursor},
+        }
+        self._update("SET windowStart = :s, windowEnd = :u, windowOpened = :o, windowFromFloor = :f, logsCursor = :c", values)
 
-    def finish_window(self, until: str, started: str) -> None:
-        """Close the window; forget a recorded gap only if it happened before this window began."""
-        self._update("SET lastUntil = :u REMOVE windowStart, windowEnd, logsCursor", {":u": {"S": until}})
-        self._update("REMOVE gapSince", {":started": {"S": started}}, "gapSince <= :started")
+    def finish_window(self, until: str, clears_gaps_before: str | None) -> None:
+        """Close the window; forget a recorded gap only when the window covered it (see
+        `reconcile.closes_gap`), and never one recorded after `clears_gaps_before`."""
+        self._update("SET lastUntil = :u REMOVE windowStart, windowEnd, windowOpened, windowFromFloor, logsCursor", {":u": {"S": until}})
+        if clears_gaps_before is not None:
+            self._update("REMOVE gapSince", {":opened": {"S": clears_gaps_before}}, "gapSince <= :opened")
 
     def note_gap(self, when: str) -> None:
-        """Remember that answers may have been lost at `when` (kept if an earlier one is pending)."""
-        self._update("SET gapSince = if_not_exists(gapSince, :t)", {":t": {"S": when}})
+        """Remember that answers may have been lost at `when`: the earliest pending gap is kept."""
+        self._update("SET gapSince = :t", {":t": {"S": when}}, "attribute_not_exists(gapSince) OR gapSince > :t")

@@ -1,0 +1,48 @@
+"""Collect mode: pull `/sms/{1,3}/reports` pages while the run has time for one more worst-case page.
+
+Page N+1 is fetched, archived and parsed while page N is indexed, copied and checkpointed on the
+storer thread. The overlap is safe because a page's raw bytes are in S3 before anything else
+happens to it, and stays correct because the storer takes pages one at a time, in order (later
+reports are never overtaken by earlier ones). Whatever ends the run, the page in flight is
+finished (or has failed) before the run returns.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+from dlr_vault.infobip import InfobipClient
+from dlr_vault.observability import logger
+from dlr_vault.pages import ReportsPage
+from dlr_vault.run import Run
+from dlr_vault.storing import PageStore
+
+GARBAGE_STREAK_LIMIT = 3
+
+
+def pull(run: Run, infobip: InfobipClient, store: PageStore, kind: ReportsPage, page_size: int) -> None:
+    """Pull until a page comes back short, the time budget is spent, or pages keep being garbage."""
+    fetch = partial(infobip.fetch_reports, page_size)
+    garbage_streak = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="storer") as storer:
+        try:
+            while run.time_left() > infobip.worst_case_seconds + run.page_cost:
+                taken = store.take(run, fetch, kind)
+                run.settle()
+                run.in_flight = storer.submit(store.finish, run, taken, kind)
+                if taken.parsed is None:
+                    garbage_streak += 1
+                    if garbage_streak >= GARBAGE_STREAK_LIMIT:
+                        logger.error("several unparseable pages in a row; stopping this run's pulls")
+                        break
+                    continue
+                garbage_streak = 0
+                if len(taken.parsed.reports) < page_size:
+                    break
+            else:
+                logger.info("time budget reached; the next run continues", extra={"time_left": round(run.time_left(), 1)})
+        except BaseException:
+            run.settle(quietly=True)
+            raise
+        run.settle()
