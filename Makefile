@@ -10,7 +10,7 @@ PY313       ?= $(shell bash local/find-python313.sh)
 export PATH := $(abspath $(BIN)):$(if $(PY313),$(dir $(PY313)),):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv demo test unit lint static build validate bench report deploy lock clean
+.PHONY: help venv demo test unit typecheck lint static build validate bench report deploy lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ report: venv  ## the queries/ SQL in DuckDB over the archive make demo left (REP
 unit: venv  ## the pytest suite only
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+typecheck: venv  ## mypy --strict over layers/ and functions/ (boto3-stubs for the clients)
+	$(BIN)/mypy
+
 lint: venv  ## ruff, bandit, cfn-lint and sam validate --lint
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -ll -r layers functions local analytics bench
@@ -52,7 +55,7 @@ static: $(CHECKOV_VENV)/.installed  ## checkov over the template (own venv: its 
 build: venv  ## sam build (no container)
 	$(BIN)/sam build --parallel --cached
 
-test: unit lint static build  ## everything CI runs: tests, linters, checkov, sam build
+test: unit typecheck lint static build  ## everything CI runs: tests, type checker, linters, checkov, sam build
 
 bench: venv  ## benchmarks against moto server and the simulator; prints a table
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -232,7 +232,7 @@ def reset_runtime() -> None:
     from dlr_vault import aws
 
     aws._session.cache_clear()
-    aws.client.cache_clear()
+    aws._client.cache_clear()
     aws.dynamodb_batches.cache_clear()
     aws._secrets.cache_clear()
     clear_caches()

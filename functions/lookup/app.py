@@ -38,7 +38,7 @@ def lookup() -> Lookup:
     )
 
 
-def _json(status: int, body: dict[str, Any]) -> Response:
+def _json(status: int, body: dict[str, Any]) -> Response[Any]:
     return Response(status_code=status, content_type="application/json", body=body)
 
 
@@ -68,17 +68,17 @@ def _openapi_text() -> str:
 
 
 @app.get("/openapi.json")
-def openapi() -> Response:
+def openapi() -> Response[Any]:
     return Response(status_code=200, content_type="application/json", body=_openapi_text())
 
 
-@app.exception_handler(ApiError)
-def refused(error: ApiError) -> Response:
+@app.exception_handler(ApiError)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+def refused(error: ApiError) -> Response[Any]:
     return _json(error.status, error.body())
 
 
 @app.not_found
-def not_found(_: NotFoundError) -> Response:
+def not_found(_: NotFoundError) -> Response[Any]:
     """Unknown paths are 404; a known route asked with another method than GET is 405."""
     path, method = app.current_event.path or "", app.current_event.http_method
     if method != "GET" and (path in ROUTES or _PATH_ROUTES.fullmatch(path)):
@@ -86,8 +86,8 @@ def not_found(_: NotFoundError) -> Response:
     return _json(404, error_body("NOT_FOUND", "no such resource"))
 
 
-@app.exception_handler(Exception)
-def unexpected(_: Exception) -> Response:
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def unexpected(_: Exception) -> Response[Any]:
     logger.exception("lookup failed unexpectedly")
     return _json(500, error_body("GENERAL_ERROR", "Internal error"))
 

@@ -10,7 +10,10 @@ import gzip
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 RAW_PREFIX = "raw/"
 REPORTS_PREFIX = "reports/"
@@ -18,7 +21,7 @@ PREFLIGHT_KEY = "health/preflight"
 
 
 class Archive:
-    def __init__(self, bucket: str, s3: Any) -> None:
+    def __init__(self, bucket: str, s3: S3Client) -> None:
         self.bucket = bucket
         self._s3 = s3
 
@@ -48,10 +51,8 @@ class Archive:
 
     def raw_keys_after(self, start_after: str | None) -> Iterator[str]:
         """Raw page keys after `start_after`, oldest first."""
-        kwargs = {"Bucket": self.bucket, "Prefix": RAW_PREFIX}
-        if start_after:
-            kwargs["StartAfter"] = start_after
-        for page in self._s3.get_paginator("list_objects_v2").paginate(**kwargs):
+        pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=RAW_PREFIX, StartAfter=start_after or "")
+        for page in pages:
             for obj in page.get("Contents", []):
                 yield obj["Key"]
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
 
 from dlr_vault.dynamodb import DynamoDBJson
+
+if TYPE_CHECKING:  # boto3-stubs: dev-only, the layer does not ship them
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 _CONFIG = Config(
     retries={"mode": "standard"},  # attempts from AWS_MAX_ATTEMPTS (the template sets 5)
@@ -27,9 +32,22 @@ def _session() -> boto3.session.Session:
 
 
 @cache
+def _client(service: str) -> Any:
+    session: Any = _session()  # boto3's stubs type `client` per literal service name; this one takes any
+    return session.client(service, config=_CONFIG)
+
+
+@overload
+def client(service: Literal["dynamodb"]) -> DynamoDBClient: ...
+@overload
+def client(service: Literal["s3"]) -> S3Client: ...
+@overload
+def client(service: Literal["secretsmanager"]) -> SecretsManagerClient: ...
+@overload
+def client(service: str) -> Any: ...
 def client(service: str) -> Any:
     """A shared client for `service` (thread-safe; reused across warm invocations)."""
-    return _session().client(service, config=_CONFIG)
+    return _client(service)
 
 
 @cache
@@ -48,4 +66,5 @@ def _secrets() -> Any:
 
 def secret(name: str, max_age: int = 300) -> str:
     """A secret's SecretString, cached by Powertools for `max_age` seconds (key rotation lands within it)."""
-    return _secrets().get(name, max_age=max_age)
+    value: str = _secrets().get(name, max_age=max_age)
+    return value

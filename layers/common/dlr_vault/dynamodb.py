@@ -127,7 +127,7 @@ class DynamoDBJson:
                 config = self._config
                 self._http = URLLib3Session(
                     proxies=config.proxies or get_environ_proxies(self._url),
-                    timeout=(config.connect_timeout, config.read_timeout),
+                    timeout=(config.connect_timeout, config.read_timeout),  # type: ignore[arg-type]  # botocore takes (connect, read); its stub says int
                     max_pool_connections=config.max_pool_connections,
                     proxies_config=config.proxies_config,
                 )
@@ -138,4 +138,8 @@ def _client_error(status: int, answer: dict[str, Any], operation: str) -> Client
     """The ClientError botocore would raise for this answer (`__type` is `namespace#Code`)."""
     code = str(answer.get("__type", status)).rsplit("#", 1)[-1]
     message = answer.get("message") or answer.get("Message") or ""
-    return ClientError({"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+    error: Any = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }  # botocore's own partial shape
+    return ClientError(error, operation)

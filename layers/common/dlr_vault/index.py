@@ -13,10 +13,13 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlr_vault.dynamodb import DynamoDBJson
 from dlr_vault.reports import Report, parse_timestamp, status_group, storable, to_json
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 BULK_INDEX = "bulkId-sentAt-index"
 _EPOCH = "1970-01-01T00:00:00.000Z"
@@ -137,7 +140,7 @@ def latest_per_message(entries: Iterable[Entry]) -> dict[str, Entry]:
 
 class ReportIndex:
     def __init__(
-        self, table: str, dynamodb: Any, batches: DynamoDBJson, sleep: Callable[[float], None] = time.sleep, workers: int = 8
+        self, table: str, dynamodb: DynamoDBClient, batches: DynamoDBJson, sleep: Callable[[float], None] = time.sleep, workers: int = 8
     ) -> None:
         self.table = table
         self._ddb = dynamodb

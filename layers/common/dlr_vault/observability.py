@@ -3,13 +3,15 @@
 Logs carry counts, keys and ids only: never a report, a phone number or an API key.
 """
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger()
 metrics = Metrics()
 
 
-def publish_run(stats: dict, seconds_behind: float | None) -> None:
+def publish_run(stats: dict[str, Any], seconds_behind: float | None) -> None:
     """Emit one run's figures as CloudWatch metrics (EMF); `SuccessfulRuns` is the heartbeat."""
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -23,6 +25,7 @@ def publish_run(stats: dict, seconds_behind: float | None) -> None:
         ("QuarantinedPages", "quarantined"),
         ("Retries", "retries"),
         ("PossibleGaps", "possible_gaps"),
+        ("KilledRunsFound", "killed_runs"),
         ("DeprecationNotices", "deprecation_notices"),
         ("LogEntriesChecked", "log_entries"),
         ("GapsRecovered", "gaps_recovered"),

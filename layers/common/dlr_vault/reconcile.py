@@ -84,7 +84,7 @@ def reconcile(
     while run.time_left() > infobip.worst_case_seconds + run.page_cost:
         sleep(max(0.0, last_request + 60 / LOGS_PER_MINUTE - time.monotonic()))
         last_request = time.monotonic()
-        params = {
+        params: dict[str, str | int] = {
             "sentSince": since,
             "sentUntil": until,
             "limit": LOGS_PAGE_SIZE,

@@ -10,7 +10,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
-from typing import Any
+from typing import Any, TypeGuard
 
 Report = dict[str, Any]
 
@@ -89,7 +89,8 @@ def _document(body: bytes) -> dict[str, Any]:
 
 def parse_page(body: bytes) -> list[Report]:
     """The `results` of a report page; raises PageParseError for anything else."""
-    return _document(body).get("results", [])
+    results: list[Report] = _document(body).get("results", [])
+    return results
 
 
 def parse_logs_page(body: bytes) -> tuple[list[Report], str | None]:
@@ -117,7 +118,7 @@ def to_json(report: Report) -> str:
     return text if _SURROGATE.search(text) is None else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def storable(value: Any) -> bool:
+def storable(value: object) -> TypeGuard[str]:
     """A non-empty string DynamoDB can hold as a partition key: no lone surrogates, at most 2048 bytes."""
     if not isinstance(value, str) or not value or _SURROGATE.search(value) is not None:
         return False

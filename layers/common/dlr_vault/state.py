@@ -22,6 +22,8 @@ RECONCILE_KEY = {"pk": {"S": "reconcile"}}
 
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
     from dlr_vault.reconcile import Window
 
 KILLED_RUN_SPAN = 900.0  # seconds: Lambda's longest timeout, for a dead lease written before leases had a start
@@ -51,7 +53,7 @@ class _StateItem:
 
     key: dict[str, Any]
 
-    def __init__(self, table: str, dynamodb: Any) -> None:
+    def __init__(self, table: str, dynamodb: DynamoDBClient) -> None:
         self.table = table
         self._ddb = dynamodb
 
@@ -71,7 +73,7 @@ class _StateItem:
         return dict(answer.get("Attributes", {}))
 
     def _load(self) -> dict[str, Any]:
-        return self._ddb.get_item(TableName=self.table, Key=self.key, ConsistentRead=True).get("Item", {})
+        return dict(self._ddb.get_item(TableName=self.table, Key=self.key, ConsistentRead=True).get("Item", {}))
 
 
 class RunState(_StateItem):
@@ -97,7 +99,8 @@ class RunState(_StateItem):
         self._update("REMOVE leaseOwner, leaseUntil, leaseSince, leaseMode", {":me": {"S": owner}}, "leaseOwner = :me")
 
     def checkpoint(self) -> str | None:
-        return self._load().get("lastRawKey", {}).get("S")
+        key: str | None = self._load().get("lastRawKey", {}).get("S")
+        return key
 
     def advance(self, owner: str, raw_key: str) -> None:
         """Record `raw_key` as fully processed; only the lease holder may, and never backwards."""
