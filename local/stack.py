@@ -17,38 +17,18 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML loader that turns CloudFormation short tags (!Ref, !Sub, ...) into their long form."""
-
-
-def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
-
-
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    # _CfnLoader is a SafeLoader subclass: only plain data and the CloudFormation tags.
-    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506  # nosec B506
+    """template.yaml as cfn-lint reads it: short tags (!Ref, !GetAtt A.B, ...) in their long form."""
+    from cfnlint.decode import cfn_yaml
+
+    template: dict[str, Any] = cfn_yaml.load(str(path))
+    return template
 
 
 @dataclass
