@@ -63,15 +63,16 @@ bench: venv  ## benchmarks against moto server and the simulator; prints a table
 deploy: build  ## sam deploy (guided the first time)
 	$(BIN)/sam deploy $(if $(wildcard samconfig.toml),,--guided) $(DEPLOY_ARGS)
 
-lock:  ## re-pin constraints.txt, the layer's and checkov's pins from a fresh resolve
-	rm -rf /tmp/dlr-vault-lock /tmp/dlr-vault-lock-layer
-	$(PY313) -m venv /tmp/dlr-vault-lock && /tmp/dlr-vault-lock/bin/pip install -q -r requirements-dev.txt && /tmp/dlr-vault-lock/bin/pip freeze > constraints.txt
-	$(PY313) -m venv /tmp/dlr-vault-lock-layer && /tmp/dlr-vault-lock-layer/bin/pip install -q -r layers/common/requirements.txt -c constraints.txt
+lock:  ## re-pin constraints.txt, the layer's and checkov's pins from a fresh resolve (in throwaway mktemp virtualenvs)
+	set -e; dev=$$(mktemp -d); layer=$$(mktemp -d); checkov=$$(mktemp -d); trap 'rm -rf "$$dev" "$$layer" "$$checkov"' EXIT; \
+	$(PY313) -m venv "$$dev" && "$$dev/bin/pip" install -q -r requirements-dev.txt && \
+	{ echo "# Full pin set for the dev virtualenv (pip install -c constraints.txt); regenerate with \`make lock\`."; "$$dev/bin/pip" freeze; } > constraints.txt; \
+	$(PY313) -m venv "$$layer" && "$$layer/bin/pip" install -q -r layers/common/requirements.txt -c constraints.txt && \
 	{ echo "# Every package the layer ships, pinned (make lock writes this; a test keeps it equal to ../../constraints.txt)."; \
-	  /tmp/dlr-vault-lock-layer/bin/pip freeze; } > layers/common/constraints.txt
-	rm -rf /tmp/dlr-vault-lock-checkov && $(PY313) -m venv /tmp/dlr-vault-lock-checkov && /tmp/dlr-vault-lock-checkov/bin/pip install -q -r requirements-checkov.txt
+	  "$$layer/bin/pip" freeze; } > layers/common/constraints.txt; \
+	$(PY313) -m venv "$$checkov" && "$$checkov/bin/pip" install -q -r requirements-checkov.txt && \
 	{ echo "# checkov's own virtualenv, pinned to the last package (make lock writes this)."; \
-	  /tmp/dlr-vault-lock-checkov/bin/pip freeze; } > constraints-checkov.txt
+	  "$$checkov/bin/pip" freeze; } > constraints-checkov.txt
 
 clean:  ## remove build output and virtualenvs
 	rm -rf .aws-sam $(VENV) $(CHECKOV_VENV)
