@@ -10,7 +10,7 @@ PY313       ?= $(shell bash local/find-python313.sh)
 export PATH := $(abspath $(BIN)):$(if $(PY313),$(dir $(PY313)),):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv demo test unit typecheck lint static build validate bench report deploy lock clean
+.PHONY: help venv demo test unit typecheck smoke lint static build validate bench report deploy lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,7 +45,7 @@ typecheck: venv  ## mypy --strict over layers/ and functions/ (boto3-stubs for t
 
 lint: venv  ## ruff, bandit, cfn-lint and sam validate --lint
 	$(BIN)/ruff check .
-	$(BIN)/bandit -q -ll -r layers functions local analytics bench
+	$(BIN)/bandit -q -ll -r layers functions local analytics bench smoke
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --template-file template.yaml
 
@@ -59,6 +59,9 @@ test: unit typecheck lint static build  ## everything CI runs: tests, type check
 
 bench: venv  ## benchmarks against moto server and the simulator; prints a table
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+smoke: venv  ## a short suite against a deployed stack: make smoke STACK=<name> (skips without AWS credentials)
+	STACK=$(STACK) $(BIN)/python -m smoke
 
 deploy: build  ## sam deploy (guided the first time)
 	$(BIN)/sam deploy $(if $(wildcard samconfig.toml),,--guided) $(DEPLOY_ARGS)
