@@ -10,7 +10,7 @@ PY313       ?= $(shell bash local/find-python313.sh)
 export PATH := $(abspath $(BIN)):$(if $(PY313),$(dir $(PY313)),):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv demo test unit typecheck smoke lint static build validate bench report deploy lock clean
+.PHONY: help venv demo test unit suite typecheck smoke lint static build validate bench report deploy lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,7 +37,10 @@ demo: venv  ## run the whole pipeline locally (moto + Infobip simulator), serve 
 report: venv  ## the queries/ SQL in DuckDB over the archive make demo left (REPORT_ARGS="--plot docs/img")
 	$(BIN)/python -m analytics $(REPORT_ARGS)
 
-unit: venv  ## the pytest suite only
+unit: venv  ## the quick tests that need no server (tests/unit: pure code, moto in-process)
+	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
+suite: venv  ## the whole pytest suite: tests/unit, tests/simulator (Infobip simulator, local API), tests/moto_server
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 typecheck: venv  ## mypy --strict over layers/ and functions/ (boto3-stubs for the clients)
@@ -55,7 +58,7 @@ static: $(CHECKOV_VENV)/.installed  ## checkov over the template (own venv: its 
 build: venv  ## sam build (no container)
 	$(BIN)/sam build --parallel --cached
 
-test: unit typecheck lint static build  ## everything CI runs: tests, type checker, linters, checkov, sam build
+test: suite typecheck lint static build  ## everything CI runs: tests, type checker, linters, checkov, sam build
 
 bench: venv  ## benchmarks against moto server and the simulator; prints a table
 	$(BIN)/python -m bench $(BENCH_ARGS)

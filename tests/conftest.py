@@ -61,13 +61,17 @@ def stack_prefix() -> str:
 
 @pytest.fixture
 def make_stack(
-    aws: Callable[[str], Any], sim: InfobipSimulator, monkeypatch: pytest.MonkeyPatch, stack_prefix: str
+    aws: Callable[[str], Any], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, stack_prefix: str
 ) -> Callable[..., LocalStack]:
-    """Build the template's resources; template parameters can be overridden per test."""
+    """Build the template's resources; template parameters can be overridden per test. The
+    collector points at the Infobip simulator when the test uses one (`sim`), else at a closed
+    loopback port: tests that never fetch start no server."""
+    sim: InfobipSimulator | None = request.getfixturevalue("sim") if "sim" in request.fixturenames else None
 
     def make(**parameters: str) -> LocalStack:
-        parameters = {"InfobipBaseUrl": sim.base_url, "InfobipApiKeySecret": f"{stack_prefix}/infobip-api-key", **parameters}
-        stack = build_stack(aws, parameters, sim.api_key, stack_prefix)
+        base_url, api_key = (sim.base_url, sim.api_key) if sim else ("http://127.0.0.1:9", "no-simulator")
+        parameters = {"InfobipBaseUrl": base_url, "InfobipApiKeySecret": f"{stack_prefix}/infobip-api-key", **parameters}
+        stack = build_stack(aws, parameters, api_key, stack_prefix)
         for function in ("CollectorFunction", "LookupFunction"):
             for name, value in stack.environment(function).items():
                 monkeypatch.setenv(name, value)

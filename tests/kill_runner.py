@@ -1,6 +1,6 @@
 """Runs the collector's handler in this process and SIGKILLs the process at a chosen point, the
 way a Lambda timeout, an out-of-memory kill or a lost host would end it: no `finally`, no
-lease release, no log line. Used by tests/integration/test_killed_runs.py.
+lease release, no log line. Used by tests/moto_server/test_killed_runs.py.
 
     python -m tests.kill_runner fetch|archive|index|checkpoint
 

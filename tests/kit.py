@@ -7,14 +7,21 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
 from local.context import LocalLambdaContext
+from local.infobip_sim import SimReport, make_reports
 from local.stack import ROOT
 
 EVENTS = ROOT / "events"
+
+
+def recent(n: int, **kwargs: Any) -> list[SimReport]:
+    """Simulator reports sent three hours ago, inside the 48-hour logs window."""
+    return make_reports(n, start=datetime.now(UTC) - timedelta(hours=3), **kwargs)
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -26,8 +26,7 @@ from dlr_vault.ingest import build_collector
 from dlr_vault.reports import parse_timestamp
 from local.infobip_sim import STATUSES, SimReport
 from local.stack import ROOT, load_handler
-from tests.kit import FakeLambdaContext, kept, load_event
-from tests.unit.test_reconcile import recent
+from tests.kit import FakeLambdaContext, kept, load_event, recent
 
 MESSAGES = 240
 PAGE_SIZE = 50

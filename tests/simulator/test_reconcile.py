@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import requests
 
-from local.infobip_sim import Fault, make_reports
+from local.infobip_sim import Fault
 from local.stack import load_handler
 from tests.conftest import LOCAL_API_KEY
-from tests.kit import FakeLambdaContext, kept, load_event
+from tests.kit import FakeLambdaContext, kept, load_event, recent
 
 FINAL = {"DELIVERED", "UNDELIVERABLE", "EXPIRED", "REJECTED"}
-
-
-def recent(n: int, **kwargs):
-    """Reports sent within the last hours, so they are inside the 48-hour logs window."""
-    return make_reports(n, start=datetime.now(UTC) - timedelta(hours=3), **kwargs)
 
 
 @pytest.fixture
