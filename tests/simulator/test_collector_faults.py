@@ -296,7 +296,9 @@ def test_two_runs_at_once_one_works_the_other_stands_aside(stack, sim):
     results = []
     first = threading.Thread(target=lambda: results.append(handler(load_event("schedule.json"), FakeLambdaContext())))
     first.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 30
+    while not sim.requests and time.monotonic() < deadline:  # the first run is inside its lease, waiting on Infobip
+        time.sleep(0.01)
     results.append(handler(load_event("schedule.json"), FakeLambdaContext()))
     first.join()
     assert sorted(r["outcome"] for r in results) == ["ok", "skipped"]

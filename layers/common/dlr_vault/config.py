@@ -42,6 +42,7 @@ class CollectorSettings:
     state_table: str
     archive_bucket: str
     read_timeout: float
+    poll_interval: float = 0.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> CollectorSettings:
@@ -61,6 +62,7 @@ class CollectorSettings:
             state_table=_require(env, "STATE_TABLE"),
             archive_bucket=_require(env, "ARCHIVE_BUCKET"),
             read_timeout=float(_integer(env, "INFOBIP_READ_TIMEOUT", 20, 1, 300)),
+            poll_interval=float(_integer(env, "POLL_INTERVAL_SECONDS", 0, 0, 30)),
         )
 
 

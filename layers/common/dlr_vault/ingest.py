@@ -45,6 +45,7 @@ class Collector:
         version: int,
         page_size: int,
         retention_days: int = 0,
+        poll_interval: float = 0.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -52,6 +53,7 @@ class Collector:
         self.reconcile_state = reconcile_state
         self.kind, self.page_size = ReportsPage(version), page_size
         self.store = PageStore(archive, index, state, retention_days=retention_days, sleep=sleep)
+        self.poll_interval = poll_interval
         self._sleep, self._clock = sleep, clock
 
     def run(self, time_left: TimeLeft, mode: str = "collect") -> RunStats:
@@ -75,7 +77,7 @@ class Collector:
             if mode == "reconcile":
                 reconcile(run, self.infobip, self.store, self.reconcile_state, self._sleep)
             else:
-                pull(run, self.infobip, self.store, self.kind, self.page_size)
+                pull(run, self.infobip, self.store, self.kind, self.page_size, poll_interval=self.poll_interval, sleep=self._sleep)
         except CollectorFailed:
             run.stats.outcome = "failed"
             raise
@@ -132,8 +134,11 @@ class Collector:
             logger.info("caught up raw page", extra={"raw_key": key})
 
 
-def build_collector(settings: CollectorSettings, *, clock: Callable[[], float] = time.time) -> Collector:
-    """Wire the collector from settings with the container's shared AWS clients."""
+def build_collector(
+    settings: CollectorSettings, *, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep
+) -> Collector:
+    """Wire the collector from settings with the container's shared AWS clients (`clock` and `sleep`
+    are the run's own: tests move the clock past a dead run's lease, or act between polls)."""
     from dlr_vault import aws
 
     api_key = lambda: aws.secret(settings.api_key_secret)  # noqa: E731 - read per request, cached by Powertools
@@ -146,6 +151,8 @@ def build_collector(settings: CollectorSettings, *, clock: Callable[[], float] =
         version=settings.api_version,
         page_size=settings.page_size,
         retention_days=settings.retention_days,
+        poll_interval=settings.poll_interval,
+        sleep=sleep,
         clock=clock,
     )
 

@@ -1,5 +1,8 @@
 """Collect mode: pull `/sms/{1,3}/reports` pages while the run has time for one more worst-case page.
 
+A page with fewer reports than asked means Infobip has no more for now: the run ends, or, with
+a poll interval, asks again after it while time allows (fresher reports, a longer run).
+
 Page N+1 is fetched, archived and parsed while page N is indexed, copied and checkpointed on the
 storer thread. The overlap is safe because a page's raw bytes are in S3 before anything else
 happens to it, and stays correct because the storer takes pages one at a time, in order (later
@@ -9,6 +12,7 @@ finished (or has failed) before the run returns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -21,13 +25,27 @@ from dlr_vault.storing import PageStore
 GARBAGE_STREAK_LIMIT = 3
 
 
-def pull(run: Run, infobip: InfobipClient, store: PageStore, kind: ReportsPage, page_size: int) -> None:
-    """Pull until a page comes back short, the time budget is spent, or pages keep being garbage."""
+def pull(
+    run: Run,
+    infobip: InfobipClient,
+    store: PageStore,
+    kind: ReportsPage,
+    page_size: int,
+    *,
+    poll_interval: float = 0.0,
+    sleep: Callable[[float], None],
+) -> None:
+    """Pull until a page comes back short (with `poll_interval`: until time runs out, asking
+    again that long after each short page), the time budget is spent, or pages keep being garbage."""
     fetch = partial(infobip.fetch_reports, page_size)
     garbage_streak = 0
+
+    def reserve() -> float:
+        return infobip.worst_case_seconds + run.page_cost
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="storer") as storer:
         try:
-            while run.time_left() > infobip.worst_case_seconds + run.page_cost:
+            while run.time_left() > reserve():
                 taken = store.take(run, fetch, kind)
                 run.settle()
                 run.in_flight = storer.submit(store.finish, run, taken, kind)
@@ -39,7 +57,9 @@ def pull(run: Run, infobip: InfobipClient, store: PageStore, kind: ReportsPage, 
                     continue
                 garbage_streak = 0
                 if len(taken.parsed.reports) < page_size:
-                    break
+                    if not poll_interval or run.time_left() - poll_interval <= reserve():
+                        break
+                    sleep(poll_interval)
             else:
                 logger.info("time budget reached; the next run continues", extra={"time_left": round(run.time_left(), 1)})
         except BaseException:

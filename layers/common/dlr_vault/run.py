@@ -28,6 +28,7 @@ class RunStats:
     not_newer: int = 0
     unindexable: int = 0
     quarantined: int = 0
+    empty_pages: int = 0
     retries: int = 0
     possible_gaps: int = 0
     killed_runs: int = 0

@@ -29,9 +29,10 @@ Fetch = Callable[[Callable[[], float]], Page]
 
 @dataclass(frozen=True)
 class Taken:
-    """A page fetched and archived: its raw key, its parsed form (None: quarantined) and when it arrived."""
+    """A page fetched and archived: its raw key (None: an empty page, nothing to keep), its parsed
+    form (None: quarantined) and when it arrived."""
 
-    key: str
+    key: str | None
     parsed: Parsed | None
     arrived: float
 
@@ -69,12 +70,18 @@ class PageStore:
             stats.deprecation_notices += 1
             logger.warning("Infobip marks this endpoint deprecated", extra={"headers": page.deprecation})
         key = self.archive.raw_key(page.fetched_at, kind.name)
-        self._archive_or_fail(run, key, page.body, kind)
-        return Taken(key, self.parse(run, key, page.body, kind), arrived)
+        parsed = self.parse(run, key, page.body, kind)
+        if parsed is not None and not parsed.reports and parsed.next_cursor is None:
+            stats.empty_pages += 1  # holds no report: an idle minute leaves no object behind
+            return Taken(None, parsed, arrived)
+        self._archive_or_fail(run, key, page.body, kind, parsed)
+        return Taken(key, parsed, arrived)
 
     def finish(self, run: Run, taken: Taken, kind: PageKind) -> None:
         """Index and copy a parsed page (nothing for a quarantined one), then move the checkpoint past it.
         The cost measured from its arrival (archiving included) bounds what the run still fetches."""
+        if taken.key is None:
+            return
         if taken.parsed is not None:
             self.store(run, taken.key, taken.parsed, kind)
         self.state.advance(run.owner, taken.key)
@@ -120,7 +127,7 @@ class PageStore:
         stats.indexed += len(written)
         stats.not_newer += not_newer
 
-    def _archive_or_fail(self, run: Run, key: str, body: bytes, kind: PageKind) -> None:
+    def _archive_or_fail(self, run: Run, key: str, body: bytes, kind: PageKind, parsed: Parsed | None) -> None:
         """Put the raw bytes, retrying; if S3 will not take them, index anyway, log the body, fail."""
         for attempt in range(ARCHIVE_ATTEMPTS):
             try:
@@ -139,7 +146,6 @@ class PageStore:
         )
         run.settle(quietly=True)  # one writer at a time: the page before this one first
         try:
-            parsed = self.parse(run, key, body, kind)
             if parsed is not None:
                 self.store(run, key, parsed, kind, jsonl=False)
         except Exception:
