@@ -10,7 +10,7 @@ PY313       ?= $(shell bash local/find-python313.sh)
 export PATH := $(abspath $(BIN)):$(if $(PY313),$(dir $(PY313)),):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv demo test unit lint static build validate bench report deploy lock clean
+.PHONY: help venv browser demo test unit lint static build validate bench report screenshot deploy lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,13 +31,22 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt constraints-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt -c constraints-checkov.txt
 	touch $@
 
+# tests/browser drive Debian's headless Chromium through chromium-driver (never a downloaded browser).
+# Installed here when missing and allowed (CI runs as root); elsewhere those tests skip, saying how.
+browser:  ## install headless Chromium for tests/browser when missing (apt-get, as root)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver for tests/browser"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "tests/browser will skip: install headless Chromium with: sudo apt-get install -y chromium chromium-driver"; fi
+
 demo: venv  ## run the whole pipeline locally (moto + Infobip simulator), serve the lookup on :3000
 	$(BIN)/python -m local.demo $(DEMO_ARGS)
 
 report: venv  ## the queries/ SQL in DuckDB over the archive make demo left (REPORT_ARGS="--plot docs/img")
 	$(BIN)/python -m analytics $(REPORT_ARGS)
 
-unit: venv  ## the pytest suite only
+unit: venv browser  ## the pytest suite only
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: venv  ## ruff, bandit, cfn-lint and sam validate --lint
@@ -53,6 +62,9 @@ build: venv  ## sam build (no container)
 	$(BIN)/sam build --parallel --cached
 
 test: unit lint static build  ## everything CI runs: tests, linters, checkov, sam build
+
+screenshot: venv browser  ## refresh docs/img/console.png from the browser test of a bulk
+	CONSOLE_SCREENSHOT=docs/img/console.png $(BIN)/python -m pytest -q -p no:logging tests/browser -k bulk
 
 bench: venv  ## benchmarks against moto server and the simulator; prints a table
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -273,10 +273,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lookups", type=int, default=300, help="iterations per lookup latency figure")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--skip-build", action="store_true", help="skip package sizes (no sam build)")
+    parser.add_argument("--console-searches", type=int, default=20, help="searches of each kind timed in the support console")
+    parser.add_argument("--only", choices=["console"], help="run only these rows (print them; docs/benchmarks.md is left alone)")
     args = parser.parse_args(argv)
 
     moto = Moto()
     try:
+        if args.only == "console":
+            from bench import console
+
+            for name, figure in console.rows(moto.url, _env(moto), args.console_searches):
+                print(f"| {name} | {figure} |  |  |")
+            return 0
         rows = run_all(moto, args)
     finally:
         moto.stop()
@@ -373,6 +381,11 @@ def run_all(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, s
     for name in ("collector handler", "lookup handler"):
         ratio = imports[name] / base
         row(f"cold import, {name}", f"{imports[name] * 1000:.0f} ms ({ratio:.2f}x boto3)", "<= 1.5x boto3", ratio <= 1.5)
+
+    from bench import console
+
+    for name, figure in console.rows(moto.url, _env(moto), args.console_searches):
+        row(name, figure)
 
     if not args.skip_build:
         for name, (unzipped, zipped) in package_sizes().items():

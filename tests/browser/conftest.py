@@ -9,33 +9,20 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from local import browser as browser_kit
 from local.cognito import UserPoolAuthorizer, create_user
 from local.infobip_sim import InfobipSimulator, make_reports
 from local.stack import LocalStack, reset_runtime
 from tests.conftest import LOCAL_API_KEY
 from tests.integration.conftest import aws, moto_endpoint, stack_prefix  # noqa: F401 - moto server, as the integration tests use it
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-INSTALL = "headless Chromium is missing: apt-get install -y chromium chromium-driver (make test does it when run as root)"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--window-size=1280,1000",
-)
 USER = "support"
 WAIT = 15
 
@@ -48,21 +35,9 @@ def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory, downloads: Path) -> Iterator[Any]:
     """One headless Chromium for the session, with a fresh profile; each test gets a new origin."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip(INSTALL)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never fetch a driver or a browser
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
-    driver.execute_cdp_cmd("Network.enable", {})
+    if not browser_kit.available():
+        pytest.skip(browser_kit.INSTALL)
+    driver = browser_kit.launch(tmp_path_factory.mktemp("chromium-profile"), downloads)
     yield driver
     driver.quit()
 
@@ -78,7 +53,6 @@ class Console:
     authorizer: UserPoolAuthorizer
     reports: list[dict[str, Any]]
     user: str = USER
-    requests: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def origin(self) -> str:
