@@ -427,6 +427,13 @@ def render(rows: list[tuple[str, str, str, str]], args: argparse.Namespace) -> s
         "template's variables set, bytecode as shipped in the layer. The layer's arm64 extensions",
         "(wrapt, charset_normalizer) cannot load on another machine; their pure-Python fallbacks do.",
         "",
+        "The console rows come from Debian's headless Chromium against the local stack (bench/console.py):",
+        "the first load sums the Performance API's `transferSize` of the page, its script, style, icon and",
+        "config.json with an empty cache; a search is timed in the page from its start (`performance.mark`",
+        "when the query runs) to the answer drawn, over 2,000 reports in 10 bulks. A bulk search is slower:",
+        '"Any" first asks for a message with that id, and the summary reads the bulk\'s 200 items from',
+        "moto's index. `python -m bench --only console` prints just these rows.",
+        "",
     ]
     return "\n".join(lines)
 
