@@ -27,6 +27,14 @@ USER = "support"
 WAIT = 15
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Without the browser, its tests skip with one line (pytest folds marked skips per file)."""
+    if not browser_kit.available():
+        for item in items:
+            if "browser" in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.skip(reason=browser_kit.INSTALL))
+
+
 @pytest.fixture(scope="session")
 def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("downloads")
@@ -35,8 +43,6 @@ def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory, downloads: Path) -> Iterator[Any]:
     """One headless Chromium for the session, with a fresh profile; each test gets a new origin."""
-    if not browser_kit.available():
-        pytest.skip(browser_kit.INSTALL)
     driver = browser_kit.launch(tmp_path_factory.mktemp("chromium-profile"), downloads)
     yield driver
     driver.quit()
