@@ -21,6 +21,7 @@ CONSOLE_RESOURCES = {
     "ConsoleAccessLogGroup",
     "ConsoleFunction",
     "ConsoleLogGroup",
+    "ConsoleServerErrorsAlarm",
 }
 SAMPLE_EVENTS = {
     "console_page.json": 200,
@@ -89,6 +90,12 @@ def test_the_console_api_mirrors_exactly_the_lookup_routes_the_page_calls():
     called = {re.sub(r"\$\{[^}]+\}", "{}", p) for p in re.findall(r'api\(\s*[`"]([^`"]+)[`"]', (WEB / "console.js").read_text())}
     assert called == {re.sub(r"\{\w+\}", "{}", p) for p in MIRRORED}  # what the page calls, no more, no less
     assert set(MIRRORED) <= lookup
+
+
+def test_the_console_apis_5xx_alarm_watches_the_name_the_api_is_given():
+    alarm = RESOURCES["ConsoleServerErrorsAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [{"Name": "ApiName", "Value": RESOURCES["ConsoleApi"]["Properties"]["Name"]}]
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
 def test_the_console_runs_the_lookups_code_with_the_same_read_only_role():
