@@ -10,7 +10,7 @@ PY313       ?= $(shell bash local/find-python313.sh)
 export PATH := $(abspath $(BIN)):$(if $(PY313),$(dir $(PY313)),):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv demo test unit suite typecheck smoke lint static build validate bench report deploy lock clean
+.PHONY: help venv browser demo test unit suite typecheck smoke lint static build validate bench report screenshot deploy lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,6 +31,15 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt constraints-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt -c constraints-checkov.txt
 	touch $@
 
+# tests/browser drive Debian's headless Chromium through chromium-driver (never a downloaded browser).
+# Installed here when missing and allowed (CI runs as root); elsewhere those tests skip, saying how.
+browser:  ## install headless Chromium for tests/browser when missing (apt-get, as root)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver for tests/browser"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "tests/browser will skip: install headless Chromium with: sudo apt-get install -y chromium chromium-driver"; fi
+
 demo: venv  ## run the whole pipeline locally (moto + Infobip simulator), serve the lookup on :3000
 	$(BIN)/python -m local.demo $(DEMO_ARGS)
 
@@ -40,7 +49,7 @@ report: venv  ## the queries/ SQL in DuckDB over the archive make demo left (REP
 unit: venv  ## the quick tests that need no server (tests/unit: pure code, moto in-process)
 	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
 
-suite: venv  ## the whole pytest suite: tests/unit, tests/simulator (Infobip simulator, local API), tests/moto_server
+suite: venv browser  ## the whole suite: tests/unit, tests/simulator (simulator, local API), tests/moto_server, tests/browser (Chromium)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 typecheck: venv  ## mypy --strict over layers/ and functions/ (boto3-stubs for the clients)
@@ -59,6 +68,9 @@ build: venv  ## sam build (no container)
 	$(BIN)/sam build --parallel --cached
 
 test: suite typecheck lint static build  ## everything CI runs: tests, type checker, linters, checkov, sam build
+
+screenshot: venv browser  ## refresh docs/img/console.png from the browser test of a bulk
+	CONSOLE_SCREENSHOT=docs/img/console.png $(BIN)/python -m pytest -q -p no:logging tests/browser -k bulk
 
 bench: venv  ## benchmarks against moto server and the simulator; prints a table
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,8 +1,12 @@
 """The lookup API on 127.0.0.1, served the way `sam local start-api` would, without Docker.
 
-Routes come from the template's `Api` events of LookupFunction; each request becomes an API
-Gateway REST proxy event for the real handler. Like API Gateway with `ApiKeyRequired`, a
-request without the right `x-api-key` is refused before the function runs.
+Routes come from the template's `Api` events of LookupFunction (and ConsoleFunction, when the
+console is served: both run the same handler code); each request becomes an API Gateway REST
+proxy event for the real handler. Each route is guarded as its API says: with `ApiKeyRequired`,
+a request without the right `x-api-key` is refused before the function runs (403); behind a
+Cognito authorizer, one without a valid ID token of the pool is (401), and the token's claims
+reach the function as `requestContext.authorizer.claims`. In AWS the console is an API of its
+own (another host); here its routes share the port, as their paths do not overlap.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from local.cognito import UserPoolAuthorizer
 from local.context import LocalLambdaContext
 from local.httpd import LoopbackServer
-from local.stack import function_routes, load_template
+from local.stack import load_template
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -28,20 +33,40 @@ def _route_regex(path: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+def route_guard(template: dict[str, Any], event: dict[str, Any]) -> str:
+    """How API Gateway guards an `Api` event: "api_key", "cognito" or "none" (its API's Auth,
+    overridden by the event's own)."""
+    api = template["Resources"][event["Properties"]["RestApiId"]["Ref"]]["Properties"].get("Auth", {})
+    own = event["Properties"].get("Auth", {})
+    if own.get("ApiKeyRequired", api.get("ApiKeyRequired", False)):
+        return "api_key"
+    authorizer = own.get("Authorizer", api.get("DefaultAuthorizer", "NONE"))
+    if authorizer != "NONE" and "UserPoolArn" in api.get("Authorizers", {}).get(authorizer, {}):
+        return "cognito"
+    return "none"
+
+
 class ProxyEvents:
-    """Builds API Gateway REST proxy events for the template's routes of LookupFunction."""
+    """Builds API Gateway REST proxy events for the template's routes of the given functions."""
 
-    def __init__(self, stage: str = "v1") -> None:
+    def __init__(self, stage: str = "v1", functions: tuple[str, ...] = ("LookupFunction",)) -> None:
         self.stage = stage
-        self.routes = [(method, path, _route_regex(path)) for method, path in function_routes(load_template(), "LookupFunction")]
+        template = load_template()
+        self.routes = []  # (method, path, regex, guard)
+        for function in functions:
+            for event in template["Resources"][function]["Properties"].get("Events", {}).values():
+                if event["Type"] == "Api":
+                    method, path = event["Properties"]["Method"].upper(), event["Properties"]["Path"]
+                    self.routes.append((method, path, _route_regex(path), route_guard(template, event)))
 
-    def match(self, method: str, path: str) -> tuple[str, dict[str, str]] | None:
-        """The template resource answering `method path` (specific routes before the proxy)."""
-        candidates = sorted(self.routes, key=lambda r: "{proxy+}" in r[1])
-        for route_method, resource, regex in candidates:
+    def match(self, method: str, path: str) -> tuple[str, dict[str, str], str] | None:
+        """The template resource answering `method path` (specific routes before the proxies),
+        its path parameters and its guard."""
+        candidates = sorted(self.routes, key=lambda r: "+}" in r[1])
+        for route_method, resource, regex, guard in candidates:
             found = regex.fullmatch(path)
             if found and route_method in (method, "ANY"):
-                return resource, found.groupdict()
+                return resource, found.groupdict(), guard
         return None
 
     def event(self, method: str, raw_path: str, headers: dict[str, str]) -> dict[str, Any] | None:
@@ -50,7 +75,7 @@ class ProxyEvents:
         matched = self.match(method, path)
         if matched is None:
             return None
-        resource, path_parameters = matched
+        resource, path_parameters, _ = matched
         multi = parse_qs(url.query, keep_blank_values=True) or None
         return {
             "resource": resource,
@@ -76,14 +101,24 @@ class ProxyEvents:
 
 
 class LocalApi(LoopbackServer):
-    """The handler behind an HTTP server that checks `x-api-key` the way API Gateway would."""
+    """The handler behind an HTTP server that checks `x-api-key` (and, for the console's routes,
+    Cognito ID tokens) the way API Gateway would."""
 
     name = "local-api"
 
-    def __init__(self, handler: Handler, api_key: str, host: str = "127.0.0.1", port: int = 3000, stage: str = "v1") -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        api_key: str,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        stage: str = "v1",
+        console: UserPoolAuthorizer | None = None,
+    ) -> None:
         self.handler = handler
         self.api_key = api_key
-        self.events = ProxyEvents(stage)
+        self.console = console
+        self.events = ProxyEvents(stage, ("LookupFunction", "ConsoleFunction") if console else ("LookupFunction",))
         super().__init__(self._http_handler(), host, port)
 
     def _http_handler(self) -> type[BaseHTTPRequestHandler]:
@@ -114,13 +149,22 @@ class LocalApi(LoopbackServer):
                 if length:
                     self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                if headers.get("x-api-key") != api.api_key:
-                    self._gateway_error(403, "INVALID_API_KEY", "Forbidden")
-                    return
-                event = api.events.event(self.command, self.path, headers)
-                if event is None:
+                matched = api.events.match(self.command, unquote(urlsplit(self.path).path))
+                if matched is None:
                     self._gateway_error(403, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
                     return
+                guard = matched[2]
+                if guard == "api_key" and headers.get("x-api-key") != api.api_key:
+                    self._gateway_error(403, "INVALID_API_KEY", "Forbidden")
+                    return
+                claims = api.console.claims(headers.get("authorization", "")) if guard == "cognito" and api.console else None
+                if guard == "cognito" and claims is None:
+                    self._gateway_error(401, "UNAUTHORIZED", "Unauthorized")
+                    return
+                event = api.events.event(self.command, self.path, headers)
+                assert event is not None
+                if claims is not None:
+                    event["requestContext"]["authorizer"] = {"claims": claims}
                 answer = api.handler(event, LocalLambdaContext(seconds=10))
                 body = answer.get("body") or ""
                 data = body.encode() if isinstance(body, str) else body

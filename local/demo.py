@@ -2,7 +2,8 @@
 
 moto (server mode) plays AWS with the resources of template.yaml, the Infobip simulator hands
 out realistic reports once, the real collector handler runs with events/schedule.json, and
-the real lookup handler is served on http://127.0.0.1:3000 the way `sam local start-api` would.
+the real lookup handler is served on http://127.0.0.1:3000 the way `sam local start-api` would,
+with the support console at /console (moto's Cognito plays the user pool; one user is created).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 DEMO_API_KEY = "local-demo-api-key"
+CONSOLE_USER = "support"
 INFOBIP_SECRET = "dlr-vault/infobip-api-key"  # noqa: S105 - a secret name, not a secret
 
 
@@ -123,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parameters = {"InfobipBaseUrl": sim.base_url, "InfobipApiKeySecret": INFOBIP_SECRET, "PageSize": args.page_size}
     stack = build_stack(aws.client, parameters, sim.api_key)
-    for function in ("CollectorFunction", "LookupFunction"):
-        os.environ.update(stack.environment(function))
+    for function in ("CollectorFunction", "LookupFunction", "ConsoleFunction"):
+        if stack.has(function):
+            os.environ.update(stack.environment(function))
+    os.environ["CONSOLE_COGNITO_ENDPOINT"] = endpoint  # moto plays cognito-idp.<region>.amazonaws.com
     reset_runtime()
     print("created from template.yaml: " + ", ".join(f"{k}={v}" for k, v in stack.names.items()))
 
@@ -148,7 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     saved = _save_archive(aws.client("s3"), stack.names["ArchiveBucket"], ROOT / ".local-stack" / "archive")
     print(f"archive copied to {saved.relative_to(ROOT)}/ for `make report`")
 
-    api = LocalApi(load_handler("lookup").lambda_handler, DEMO_API_KEY, port=args.api_port).start()
+    from local.cognito import UserPoolAuthorizer, create_user, sign_in
+
+    pool, client = stack.names["ConsoleUserPool"], stack.names["ConsoleUserPoolClient"]
+    password = create_user(aws.client("cognito-idp"), pool, CONSOLE_USER)
+    authorizer = UserPoolAuthorizer(endpoint, pool, client)
+    api = LocalApi(load_handler("lookup").lambda_handler, DEMO_API_KEY, port=args.api_port, console=authorizer).start()
     first = sim.handed_out[0]
     examples = [
         f"/sms/1/reports?messageId={first['messageId']}",
@@ -158,12 +167,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nlookup API on {api.url} (x-api-key: {DEMO_API_KEY}); try:")
     for path in examples:
         print(f"  curl -s -H 'x-api-key: {DEMO_API_KEY}' '{api.url}{path}'")
+    print(f"\nsupport console on {api.url}/console; sign in as {CONSOLE_USER} with password {password}")
     if args.no_serve:
         import requests
 
         for path in examples:
             response = requests.get(api.url + path, headers={"x-api-key": DEMO_API_KEY}, timeout=10)
             print(f"checked GET {path}: {response.status_code}, {len(response.content)} bytes")
+        token = sign_in(endpoint, client, CONSOLE_USER, password)
+        for path in ("/console", f"/console/api/bulks/{first['bulkId']}/summary"):
+            response = requests.get(api.url + path, headers={"Authorization": token}, timeout=10)
+            print(f"checked GET {path} signed in as {CONSOLE_USER}: {response.status_code}, {len(response.content)} bytes")
     else:
         print("serving until Ctrl-C")
         try:

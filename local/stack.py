@@ -1,9 +1,9 @@
 """The local stack: AWS resources created from `template.yaml`'s own definitions, on moto.
 
 moto cannot expand the SAM transform or run Lambda code, so this module reads the template,
-creates its tables, bucket and secrets with boto3 against whatever endpoint the clients point
-at (moto in-process or moto server), and builds each function's environment the way
-CloudFormation would resolve it. There is no second, hand-written copy of any resource.
+creates its tables, bucket, secrets and (when its Condition holds) the console's user pool with
+boto3 against whatever endpoint the clients point at (moto in-process or moto server), and
+builds each function's environment the way CloudFormation would resolve it. There is no second, hand-written copy of any resource.
 """
 
 from __future__ import annotations
@@ -53,10 +53,41 @@ class Resolver:
         return {
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
+            "AWS::Cognito::UserPool": f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{name}",
         }.get(kind, name)
 
+    def condition(self, name: str) -> bool:
+        """A template Condition, evaluated with this stack's parameters."""
+        return bool(self._evaluate(self.template["Conditions"][name]))
+
+    def _evaluate(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            (function, argument), *_ = value.items()
+            if function == "Condition":
+                return self.condition(argument)
+            operations = {
+                "Fn::Equals": lambda a, b: a == b,
+                "Fn::Not": lambda a: not a,
+                "Fn::And": lambda *a: all(a),
+                "Fn::Or": lambda *a: any(a),
+            }
+            if function in operations:
+                return operations[function](*[self._evaluate(a) for a in argument])
+        return self(value)
+
+    def exists(self, logical: str) -> bool:
+        """Whether `logical` would be created: it has no Condition, or its Condition holds."""
+        condition = self.template["Resources"][logical].get("Condition")
+        return condition is None or self.condition(condition)
+
     def ref(self, name: str) -> str:
-        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws", "AWS::StackName": "dlr-vault-local"}
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::StackName": "dlr-vault-local",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
         if name in pseudo:
             return pseudo[name]
         if name in self.template.get("Parameters", {}):
@@ -141,7 +172,26 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
         name = resolver.names.setdefault(logical, f"{prefix}/{logical}")
         length = resource["Properties"].get("GenerateSecretString", {}).get("PasswordLength", 32)
         sm.create_secret(Name=name, SecretString=secrets.token_urlsafe(length)[:length])
+    create_user_pools(resolver, clients, prefix)
     return resolver.names
+
+
+def create_user_pools(resolver: Resolver, clients: Any, prefix: str) -> None:
+    """The template's Cognito user pools and app clients (the console's), if their Condition holds;
+    their names are the ids Cognito gives them, as `!Ref` would return."""
+    template, cognito = resolver.template, None
+    for kind in ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient"):
+        for logical, resource in resources_of(template, kind).items():
+            if not resolver.exists(logical):
+                continue
+            cognito = cognito or clients("cognito-idp")
+            props = resolver(resource.get("Properties", {}))
+            if kind == "AWS::Cognito::UserPool":
+                props["PoolName"] = f"{prefix}-{logical}"
+                props.pop("UserPoolName", None)
+                resolver.names[logical] = cognito.create_user_pool(**props)["UserPool"]["Id"]
+            else:
+                resolver.names[logical] = cognito.create_user_pool_client(**props)["UserPoolClient"]["ClientId"]
 
 
 def function_environment(resolver: Resolver, function: str) -> dict[str, str]:
@@ -195,6 +245,10 @@ class LocalStack:
 
     def environment(self, function: str) -> dict[str, str]:
         return function_environment(self.resolver, function)
+
+    def has(self, logical: str) -> bool:
+        """Whether the template creates `logical` with this stack's parameters (its Condition)."""
+        return self.resolver.exists(logical)
 
 
 def build_stack(clients: Any, parameters: dict[str, str], infobip_api_key: str, prefix: str = "dlr-vault-local") -> LocalStack:

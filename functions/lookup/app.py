@@ -2,6 +2,8 @@
 
 Routes are Powertools `APIGatewayRestResolver` handlers; validation and paging live in
 `dlr_vault.lookup`, and every refusal is answered in Infobip's error body, never a stack trace.
+The support console (ConsoleFunction) runs this same code: `dlr_vault.console` serves its page
+and maps its signed-in `/console/api/...` routes onto the routes below.
 """
 
 import re
@@ -15,7 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import dlr_vault
-from dlr_vault import aws
+from dlr_vault import aws, console
 from dlr_vault.config import LookupSettings
 from dlr_vault.cursor import CursorCodec
 from dlr_vault.index import ReportIndex
@@ -63,6 +65,21 @@ def bulk_summary(bulk_id: str) -> dict[str, Any]:
 
 
 @cache
+def console_settings() -> console.ConsoleSettings | None:
+    return console.ConsoleSettings.from_env()
+
+
+@app.get("/console")
+def console_page() -> Response[Any]:
+    return console.page(console_settings())
+
+
+@app.get("/console/<asset>")
+def console_asset(asset: str) -> Response[Any]:
+    return console.asset(console_settings(), asset)
+
+
+@cache
 def _openapi_text() -> str:
     return OPENAPI.read_text()
 
@@ -94,4 +111,4 @@ def unexpected(_: Exception) -> Response[Any]:
 
 @logger.inject_lambda_context(log_event=False, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return console.api_headers(event, app.resolve(console.mirrored(event), context))

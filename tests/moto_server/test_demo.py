@@ -28,6 +28,12 @@ def test_demo_pulls_archives_indexes_and_serves_the_reports_back():
         ("/sms/3/reports?bulkId=BULK-000-1&limit=2", "200"),
         ("/reports/msg-1-0000000", "200"),
     ]
+    password = re.search(r"support console on http://127\.0\.0\.1:\d+/console; sign in as support with password (\S+)", out)
+    assert password and len(password.group(1)) >= 14
+    assert re.findall(r"checked GET (\S+) signed in as support: (\d+)", out) == [
+        ("/console", "200"),
+        ("/console/api/bulks/BULK-000-1/summary", "200"),
+    ]
     assert '{"_aws"' not in out and "Traceback" not in done.stderr
     report = subprocess.run([sys.executable, "-m", "analytics"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert report.returncode == 0, report.stderr[-2000:]
