@@ -36,8 +36,8 @@ def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
         value = loader.construct_sequence(node, deep=True)
     else:
         value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
+    if suffix in ("Ref", "Condition"):
+        return {suffix: value}
     if suffix == "GetAtt" and isinstance(value, str):
         value = value.split(".", 1)
     return {f"Fn::{suffix}": value}
@@ -73,10 +73,38 @@ class Resolver:
         return {
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
-        }.get(kind, name)
+        }.get(kind, name)  # a KMS key's name is already its ARN
+
+    def condition(self, name: str) -> bool:
+        """A template condition, evaluated with this stack's parameters."""
+        return bool(self._evaluate(self.template["Conditions"][name]))
+
+    def _evaluate(self, value: Any) -> Any:
+        """A condition's operand: the boolean functions, Fn::Join over a list parameter, else a value."""
+        function, args = next(iter(value.items())) if isinstance(value, dict) and len(value) == 1 else ("", None)
+        if function == "Condition":
+            return self.condition(args)
+        if function == "Fn::Equals":
+            return str(self._evaluate(args[0])) == str(self._evaluate(args[1]))
+        if function == "Fn::Not":
+            return not self._evaluate(args[0])
+        if function == "Fn::And":
+            return all(self._evaluate(a) for a in args)
+        if function == "Fn::Or":
+            return any(self._evaluate(a) for a in args)
+        if function == "Fn::Join":
+            items = self(args[1])
+            return args[0].join(items.split(",") if isinstance(items, str) else items)
+        return self(value)
 
     def ref(self, name: str) -> str:
-        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws", "AWS::StackName": "dlr-vault-local"}
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::StackName": "dlr-vault-local",
+            NO_VALUE: NO_VALUE,
+        }
         if name in pseudo:
             return pseudo[name]
         if name in self.template.get("Parameters", {}):
@@ -85,11 +113,14 @@ class Resolver:
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self(v) for v in value]
+            return [v for v in map(self, value) if v != NO_VALUE]
         if not isinstance(value, dict):
             return value
         if set(value) == {"Ref"}:
             return self.ref(value["Ref"])
+        if set(value) == {"Fn::If"}:
+            name, when_true, when_false = value["Fn::If"]
+            return self(when_true if self.condition(name) else when_false)
         if set(value) == {"Fn::GetAtt"}:
             logical, attribute = value["Fn::GetAtt"]
             return self.arn(logical) if attribute == "Arn" else self.names[logical]
@@ -103,22 +134,34 @@ class Resolver:
                 replacement = self.arn(logical) if attribute == "Arn" else self.ref(token)
                 text = text[:start] + replacement + text[end + 1 :]
             return text
-        return {k: self(v) for k, v in value.items()}
+        resolved = {k: self(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v != NO_VALUE}
+
+
+NO_VALUE = "AWS::NoValue"
 
 
 def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+    """The template's resources of `kind`. `Fn::ForEach::` entries (the API's per-consumer keys
+    and usage plans) expand to API Gateway resources, which the local stack does not create."""
+    return {k: v for k, v in template["Resources"].items() if not k.startswith("Fn::ForEach::") and v["Type"] == kind}
 
 
 def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-local") -> dict[str, str]:
-    """Create every table, bucket and secret the template defines; returns logical id -> name."""
+    """Create every KMS key, table, bucket and secret the template defines (those whose Condition
+    holds for these parameters); returns logical id -> name."""
     template = resolver.template
     ddb, s3, sm = clients("dynamodb"), clients("s3"), clients("secretsmanager")
+    for logical, resource in resources_of(template, "AWS::KMS::Key").items():
+        if resolver.condition(resource["Condition"]) if "Condition" in resource else True:
+            key = clients("kms").create_key(Description=resolver(resource["Properties"]["Description"]))
+            resolver.names[logical] = key["KeyMetadata"]["Arn"]
     for logical, resource in resources_of(template, "AWS::DynamoDB::Table").items():
         name = resolver.names.setdefault(logical, f"{prefix}-{logical}")
         props = resolver(resource["Properties"])
         if "SSESpecification" in props:  # CloudFormation spells it SSEEnabled, the API Enabled
-            props["SSESpecification"] = {"Enabled": props["SSESpecification"]["SSEEnabled"]}
+            sse = props["SSESpecification"]
+            props["SSESpecification"] = {"Enabled": sse.pop("SSEEnabled"), **sse}
         ddb.create_table(
             TableName=name,
             **{
@@ -141,7 +184,11 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
     for logical, resource in resources_of(template, "AWS::S3::Bucket").items():
         name = resolver.names.setdefault(logical, f"{prefix}-{logical}".lower())
         props = resolver(resource["Properties"])
-        s3.create_bucket(Bucket=name)
+        s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=bool(props.get("ObjectLockEnabled")))
+        if "ObjectLockConfiguration" in props:
+            lock = props["ObjectLockConfiguration"]
+            lock["Rule"]["DefaultRetention"]["Days"] = int(lock["Rule"]["DefaultRetention"]["Days"])
+            s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration=lock)
         if "VersioningConfiguration" in props:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
         if "BucketEncryption" in props:
@@ -155,8 +202,9 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
             s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
         if "PublicAccessBlockConfiguration" in props:
             s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
-    # AWS::S3::BucketPolicy is not applied: its only statement denies requests without TLS, and
-    # the local endpoints speak plain HTTP on 127.0.0.1 (tests/unit/test_template.py checks it).
+    # AWS::S3::BucketPolicy is not applied: moto does not evaluate bucket policies, and the TLS-only
+    # statement would refuse the local endpoints' plain HTTP on 127.0.0.1. tests/unit/test_template.py
+    # checks the policies; the collector's side of write-once raw/ (If-None-Match) runs on moto.
     for logical, resource in resources_of(template, "AWS::SecretsManager::Secret").items():
         name = resolver.names.setdefault(logical, f"{prefix}/{logical}")
         length = resource["Properties"].get("GenerateSecretString", {}).get("PasswordLength", 32)
