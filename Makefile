@@ -10,7 +10,7 @@ PY313       ?= $(shell bash local/find-python313.sh)
 export PATH := $(abspath $(BIN)):$(if $(PY313),$(dir $(PY313)),):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv demo test unit lint static build validate bench report deploy lock clean
+.PHONY: help venv demo test unit lint static build validate bench report deploy restore-fallback lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,7 +42,7 @@ unit: venv  ## the pytest suite only
 
 lint: venv  ## ruff, bandit, cfn-lint and sam validate --lint
 	$(BIN)/ruff check .
-	$(BIN)/bandit -q -ll -r layers functions local analytics bench
+	$(BIN)/bandit -q -ll -r layers functions local analytics bench ops
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --template-file template.yaml
 
@@ -59,6 +59,10 @@ bench: venv  ## benchmarks against moto server and the simulator; prints a table
 
 deploy: build  ## sam deploy (guided the first time)
 	$(BIN)/sam deploy $(if $(wildcard samconfig.toml),,--guided) $(DEPLOY_ARGS)
+
+restore-fallback: venv  ## put pages S3 refused back into raw/ (STACK=<stack name>; docs/operations.md)
+	@test -n "$(STACK)" || { echo "usage: make restore-fallback STACK=<stack name>"; exit 2; }
+	$(BIN)/python -m ops.restore_fallback --stack $(STACK)
 
 lock:  ## re-pin constraints.txt, the layer's and checkov's pins from a fresh resolve
 	rm -rf /tmp/dlr-vault-lock /tmp/dlr-vault-lock-layer

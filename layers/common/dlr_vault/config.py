@@ -41,6 +41,7 @@ class CollectorSettings:
     reports_table: str
     state_table: str
     archive_bucket: str
+    fallback_table: str
     read_timeout: float
 
     @classmethod
@@ -60,6 +61,7 @@ class CollectorSettings:
             reports_table=_require(env, "REPORTS_TABLE"),
             state_table=_require(env, "STATE_TABLE"),
             archive_bucket=_require(env, "ARCHIVE_BUCKET"),
+            fallback_table=_require(env, "FALLBACK_TABLE"),
             read_timeout=float(_integer(env, "INFOBIP_READ_TIMEOUT", 20, 1, 300)),
         )
 

@@ -8,8 +8,6 @@ archiving is healed by the next run's catch-up. While one page is indexed the ne
 
 from __future__ import annotations
 
-import base64
-import gzip
 import time
 import uuid
 from collections import Counter
@@ -21,6 +19,7 @@ from functools import partial
 
 from dlr_vault.archive import Archive
 from dlr_vault.config import CollectorSettings
+from dlr_vault.fallback import FallbackStore
 from dlr_vault.index import ReportIndex, make_entry
 from dlr_vault.infobip import InfobipClient, InfobipError, Page
 from dlr_vault.observability import logger
@@ -94,6 +93,7 @@ class Collector:
         index: ReportIndex,
         state: RunState,
         reconcile_state: ReconcileState,
+        fallback: FallbackStore,
         *,
         version: int,
         page_size: int,
@@ -101,7 +101,7 @@ class Collector:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.infobip, self.archive, self.index, self.state = infobip, archive, index, state
-        self.reconcile_state = reconcile_state
+        self.reconcile_state, self.fallback = reconcile_state, fallback
         self.version, self.page_size, self.retention_days = version, page_size, retention_days
         self._sleep = sleep
         self._page_cost = 5.0  # seconds reserved for storing one page; raised to the worst seen
@@ -285,7 +285,7 @@ class Collector:
         logger.info("time budget reached during reconciliation; the next run resumes by cursor")
 
     def _archive_or_fail(self, key: str, body: bytes, stats: RunStats, time_left: TimeLeft, kind: str) -> None:
-        """Put the raw bytes, retrying; if S3 will not take them, index anyway, log the body, fail."""
+        """Put the raw bytes, retrying; if S3 will not take them, keep them in the fallback table, index anyway, fail."""
         for attempt in range(ARCHIVE_ATTEMPTS):
             try:
                 self.archive.put_raw(key, body)
@@ -297,15 +297,12 @@ class Collector:
                     break
                 stats.retries += 1
                 self._sleep(wait)
-        logger.critical(
-            "raw page NOT archived: body follows (gzip+base64) so it can be replayed",
-            extra={"raw_key": key, "body_gzip_b64": base64.b64encode(gzip.compress(body, mtime=0)).decode()},
-        )
+        self.fallback.keep(key, body)  # logs the key and chunk count (or, if that store fails too, the body in parts)
         self._settle(quietly=True)  # one writer at a time: the page before this one first
         try:
             self._store(key, body, stats, kind=kind, jsonl=False)
         except Exception:
-            logger.exception("indexing the unarchived page failed too; replay it from the body above")
+            logger.exception("indexing the unarchived page failed too; restore it from the fallback table")
         raise CollectorFailed(f"archiving {key} failed after retries: {last.__class__.__name__}: {last}", stats)
 
     def _store(self, key: str, body: bytes, stats: RunStats, *, kind: str, jsonl: bool = True) -> Stored | None:
@@ -367,6 +364,7 @@ def build_collector(settings: CollectorSettings) -> Collector:
         ReportIndex(settings.reports_table, aws.client("dynamodb"), aws.dynamodb_batches()),
         RunState(settings.state_table, aws.client("dynamodb")),
         ReconcileState(settings.state_table, aws.client("dynamodb")),
+        FallbackStore(settings.fallback_table, aws.client("dynamodb")),
         version=settings.api_version,
         page_size=settings.page_size,
         retention_days=settings.retention_days,
