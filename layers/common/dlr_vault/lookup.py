@@ -19,6 +19,7 @@ from dlr_vault.reports import in_shape
 MAX_ID_LENGTH = 200
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+MAX_ANSWER_BYTES = 5 * 1024 * 1024  # Lambda answers at most 6 MB: a page hands out its cursor before 5
 _LIMIT = re.compile(r"[0-9]{1,7}")
 _SINGLE = ("messageId", "bulkId", "limit", "cursor")
 
@@ -85,6 +86,12 @@ def _shaped(item: dict[str, Any], version: int) -> dict[str, Any]:
     return in_shape(json.loads(item["report"]["S"]), version)
 
 
+def _answer_bytes(report: dict[str, Any]) -> int:
+    """What one report adds to the Lambda response: serialised as the API body is (ASCII JSON, so
+    each non-ASCII character is a 6-byte escape), then escaped once more inside the proxy answer."""
+    return len(json.dumps(json.dumps(report, separators=(",", ":")))) + 1
+
+
 class Lookup:
     def __init__(self, index: ReportIndex, cursors: CursorCodec) -> None:
         self.index = index
@@ -109,9 +116,17 @@ class Lookup:
         except InvalidCursor as exc:
             raise bad_request(str(exc)) from None
         items = self._bulk_items(query.bulk_id, query.limit + 1, start)
-        answer: dict[str, Any] = {"results": [_shaped(i, version) for i in items[: query.limit]]}
-        if len(items) > query.limit:
-            answer["nextCursor"] = self.cursors.encode(query.bulk_id, items[query.limit - 1])
+        results: list[dict[str, Any]] = []
+        size = 0
+        for item in items[: query.limit]:
+            shaped = _shaped(item, version)
+            size += _answer_bytes(shaped)
+            if results and size > MAX_ANSWER_BYTES:
+                break  # long (non-ASCII) reports: the rest come with the cursor
+            results.append(shaped)
+        answer: dict[str, Any] = {"results": results}
+        if len(items) > len(results):
+            answer["nextCursor"] = self.cursors.encode(query.bulk_id, items[len(results) - 1])
         return answer
 
     def bulk_summary(self, bulk_id: str) -> dict[str, Any]:
