@@ -283,6 +283,7 @@ def reset_runtime() -> None:
     aws.client.cache_clear()
     aws.dynamodb_batches.cache_clear()
     aws._secrets.cache_clear()
+    aws._stages_read.cache_clear()
     clear_caches()
     for function_dir in ("collector", "lookup"):
         module = sys.modules.get(f"dlr_vault_{function_dir}_app")

@@ -34,7 +34,7 @@ def lookup() -> Lookup:
     cursor_key = settings.cursor_key_secret
     return Lookup(
         ReportIndex(settings.reports_table, aws.client("dynamodb"), aws.dynamodb_batches()),
-        CursorCodec(lambda: aws.secret(cursor_key, max_age=3600)),
+        CursorCodec(lambda fresh: aws.secret_stages(cursor_key, max_age=3600, force=fresh)),
     )
 
 

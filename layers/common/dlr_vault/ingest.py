@@ -358,8 +358,9 @@ def build_collector(settings: CollectorSettings) -> Collector:
     from dlr_vault import aws
 
     api_key = lambda: aws.secret(settings.api_key_secret)  # noqa: E731 - read per request, cached by Powertools
+    reread_key = lambda: aws.secret(settings.api_key_secret, force=True)  # noqa: E731 - once, after a 401
     return Collector(
-        InfobipClient(settings.base_url, api_key, settings.api_version, read_timeout=settings.read_timeout),
+        InfobipClient(settings.base_url, api_key, settings.api_version, reread_key=reread_key, read_timeout=settings.read_timeout),
         Archive(settings.archive_bucket, aws.client("s3")),
         ReportIndex(settings.reports_table, aws.client("dynamodb"), aws.dynamodb_batches()),
         RunState(settings.state_table, aws.client("dynamodb")),
