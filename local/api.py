@@ -68,7 +68,7 @@ class ProxyEvents:
                 "path": f"/{self.stage}{path}",
                 "stage": self.stage,
                 "requestId": str(uuid.uuid4()),
-                "identity": {"sourceIp": "127.0.0.1", "apiKey": headers.get("x-api-key")},
+                "identity": {"sourceIp": "127.0.0.1", "apiKey": headers.get("x-api-key"), "apiKeyId": "local"},
             },
             "body": None,
             "isBase64Encoded": False,

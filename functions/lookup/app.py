@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import dlr_vault
 from dlr_vault import aws
+from dlr_vault.audit import audit_record
 from dlr_vault.config import LookupSettings
 from dlr_vault.cursor import CursorCodec
 from dlr_vault.index import ReportIndex
@@ -94,4 +95,6 @@ def unexpected(_: Exception) -> Response:
 
 @logger.inject_lambda_context(log_event=False, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    answer = app.resolve(event, context)
+    logger.info("lookup audit", extra={"audit": audit_record(event, answer["statusCode"])})
+    return answer
