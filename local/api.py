@@ -2,7 +2,9 @@
 
 Routes come from the template's `Api` events of LookupFunction; each request becomes an API
 Gateway REST proxy event for the real handler. Like API Gateway with `ApiKeyRequired`, a
-request without the right `x-api-key` is refused before the function runs.
+request without the right `x-api-key` is refused before the function runs; so is one whose
+Host header is not this server's loopback address (a web page on another origin that rebinds
+its DNS name to 127.0.0.1 still sends its own name as Host).
 """
 
 from __future__ import annotations
@@ -85,6 +87,8 @@ class LocalApi(LoopbackServer):
         self.api_key = api_key
         self.events = ProxyEvents(stage)
         super().__init__(self._http_handler(), host, port)
+        bound = self._server.server_address[1]
+        self.hosts = {f"{name}:{bound}" for name in ("127.0.0.1", "localhost")}
 
     def _http_handler(self) -> type[BaseHTTPRequestHandler]:
         api = self
@@ -114,6 +118,9 @@ class LocalApi(LoopbackServer):
                 if length:
                     self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                if headers.get("host") not in api.hosts:
+                    self._gateway_error(403, "FORBIDDEN_HOST", "Forbidden")
+                    return
                 if headers.get("x-api-key") != api.api_key:
                     self._gateway_error(403, "INVALID_API_KEY", "Forbidden")
                     return

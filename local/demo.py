@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import os
+import secrets
 import shutil
 import socket
 import sys
@@ -22,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-DEMO_API_KEY = "local-demo-api-key"
 INFOBIP_SECRET = "dlr-vault/infobip-api-key"  # noqa: S105 - a secret name, not a secret
 
 
@@ -65,12 +65,16 @@ class _WithoutMetrics(io.TextIOBase):
 
 
 def _save_archive(s3: Any, bucket: str, folder: Path) -> Path:
-    """Copy the bucket's objects to `folder` (moto's data ends with the demo; `make report` reads this)."""
+    """Copy the bucket's objects to `folder` (moto's data ends with the demo; `make report` reads this).
+    A key that would land outside `folder` (`../`, an absolute path) is refused, not followed."""
     if folder.exists():
         shutil.rmtree(folder)
+    root = folder.resolve()
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for obj in page.get("Contents", []):
-            target = folder / obj["Key"]
+            target = (root / obj["Key"]).resolve()
+            if not target.is_relative_to(root) or target == root:
+                raise ValueError(f"refusing to copy object {obj['Key']!r}: it would land outside {folder}")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
     return folder
@@ -148,21 +152,22 @@ def main(argv: list[str] | None = None) -> int:
     saved = _save_archive(aws.client("s3"), stack.names["ArchiveBucket"], ROOT / ".local-stack" / "archive")
     print(f"archive copied to {saved.relative_to(ROOT)}/ for `make report`")
 
-    api = LocalApi(load_handler("lookup").lambda_handler, DEMO_API_KEY, port=args.api_port).start()
+    api_key = secrets.token_urlsafe(24)  # a new one every run: the demo's API is reachable by anything on this machine
+    api = LocalApi(load_handler("lookup").lambda_handler, api_key, port=args.api_port).start()
     first = sim.handed_out[0]
     examples = [
         f"/sms/1/reports?messageId={first['messageId']}",
         f"/sms/3/reports?bulkId={first['bulkId']}&limit=2",
         f"/reports/{first['messageId']}",
     ]
-    print(f"\nlookup API on {api.url} (x-api-key: {DEMO_API_KEY}); try:")
+    print(f"\nlookup API on {api.url} (x-api-key: {api_key}, made for this run); try:")
     for path in examples:
-        print(f"  curl -s -H 'x-api-key: {DEMO_API_KEY}' '{api.url}{path}'")
+        print(f"  curl -s -H 'x-api-key: {api_key}' '{api.url}{path}'")
     if args.no_serve:
         import requests
 
         for path in examples:
-            response = requests.get(api.url + path, headers={"x-api-key": DEMO_API_KEY}, timeout=10)
+            response = requests.get(api.url + path, headers={"x-api-key": api_key}, timeout=10)
             print(f"checked GET {path}: {response.status_code}, {len(response.content)} bytes")
     else:
         print("serving until Ctrl-C")

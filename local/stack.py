@@ -294,8 +294,12 @@ def reset_runtime() -> None:
 
 def start_moto_server(port: int = 0) -> tuple[Any, str]:
     """moto in server mode on 127.0.0.1; returns the server and its endpoint URL."""
+    from moto.moto_server import werkzeug_app
     from moto.server import ThreadedMotoServer
 
+    # moto answers every Origin with Access-Control-Allow-Origin (flask-cors) unless told not to; its
+    # settings module reads MOTO_DISABLE_GLOBAL_CORS once at import, so set the flag the app reads.
+    werkzeug_app.DISABLE_GLOBAL_CORS = True
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
