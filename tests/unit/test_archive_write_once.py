@@ -69,3 +69,18 @@ def test_the_next_run_after_a_refused_overwrite_loses_nothing(stack, sim, collec
     sim.add(make_reports(40, seed=7))
     assert collect()["outcome"] == "ok"
     assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_with_object_lock_a_raw_version_cannot_be_deleted_without_bypassing_governance(make_stack, sim, collect):
+    from botocore.exceptions import ClientError
+
+    stack = make_stack(ObjectLockDays="3")
+    sim.add(make_reports(30))
+    assert collect()["outcome"] == "ok"
+    (key,) = kept(stack).raw_pages
+    (version,) = _versions(stack, key)
+    s3, bucket = stack.clients("s3"), stack.names["ArchiveBucket"]
+    assert s3.head_object(Bucket=bucket, Key=key)["ObjectLockMode"] == "GOVERNANCE"
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
+    assert_nothing_lost(stack, sim.handed_out)
