@@ -10,7 +10,7 @@ PY313       ?= $(shell bash local/find-python313.sh)
 export PATH := $(abspath $(BIN)):$(if $(PY313),$(dir $(PY313)),):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv browser demo test unit suite typecheck smoke lint static build validate bench report screenshot deploy lock clean
+.PHONY: help venv browser demo test unit suite typecheck smoke lint static build validate bench report screenshot deploy restore-fallback lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -57,7 +57,7 @@ typecheck: venv  ## mypy --strict over layers/ and functions/ (boto3-stubs for t
 
 lint: venv  ## ruff, bandit, cfn-lint and sam validate --lint
 	$(BIN)/ruff check .
-	$(BIN)/bandit -q -ll -r layers functions local analytics bench smoke
+	$(BIN)/bandit -q -ll -r layers functions local analytics bench smoke ops
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --template-file template.yaml
 
@@ -80,6 +80,10 @@ smoke: venv  ## a short suite against a deployed stack: make smoke STACK=<name> 
 
 deploy: build  ## sam deploy (guided the first time)
 	$(BIN)/sam deploy $(if $(wildcard samconfig.toml),,--guided) $(DEPLOY_ARGS)
+
+restore-fallback: venv  ## put pages S3 refused back into raw/ (STACK=<stack name>; docs/operations.md)
+	@test -n "$(STACK)" || { echo "usage: make restore-fallback STACK=<stack name>"; exit 2; }
+	$(BIN)/python -m ops.restore_fallback --stack $(STACK)
 
 lock:  ## re-pin constraints.txt, the layer's and checkov's pins from a fresh resolve (in throwaway mktemp virtualenvs)
 	set -e; dev=$$(mktemp -d); layer=$$(mktemp -d); checkov=$$(mktemp -d); trap 'rm -rf "$$dev" "$$layer" "$$checkov"' EXIT; \

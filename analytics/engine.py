@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from local.stack import ROOT, load_template
+from local.stack import ROOT, load_template, resources_of
 
 QUERIES = ROOT / "queries"
 _SCALARS = {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN"}
@@ -38,7 +38,7 @@ def duckdb_type(hive: str) -> str:
 
 def glue_columns() -> list[dict[str, str]]:
     """The Glue table's columns, as template.yaml defines them."""
-    table = next(r for r in load_template()["Resources"].values() if r["Type"] == "AWS::Glue::Table")
+    (table,) = resources_of(load_template(), "AWS::Glue::Table").values()
     return table["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
 
 

@@ -6,7 +6,9 @@ proxy event for the real handler. Each route is guarded as its API says: with `A
 a request without the right `x-api-key` is refused before the function runs (403); behind a
 Cognito authorizer, one without a valid ID token of the pool is (401), and the token's claims
 reach the function as `requestContext.authorizer.claims`. In AWS the console is an API of its
-own (another host); here its routes share the port, as their paths do not overlap.
+own (another host); here its routes share the port, as their paths do not overlap. A request
+whose Host header is not this server's loopback address is refused too (a web page on another
+origin that rebinds its DNS name to 127.0.0.1 still sends its own name as Host).
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ class ProxyEvents:
                 "path": f"/{self.stage}{path}",
                 "stage": self.stage,
                 "requestId": str(uuid.uuid4()),
-                "identity": {"sourceIp": "127.0.0.1", "apiKey": headers.get("x-api-key")},
+                "identity": {"sourceIp": "127.0.0.1", "apiKey": headers.get("x-api-key"), "apiKeyId": "local"},
             },
             "body": None,
             "isBase64Encoded": False,
@@ -120,6 +122,8 @@ class LocalApi(LoopbackServer):
         self.console = console
         self.events = ProxyEvents(stage, ("LookupFunction", "ConsoleFunction") if console else ("LookupFunction",))
         super().__init__(self._http_handler(), host, port)
+        bound = self._server.server_address[1]
+        self.hosts = {f"{name}:{bound}" for name in ("127.0.0.1", "localhost")}
 
     def _http_handler(self) -> type[BaseHTTPRequestHandler]:
         api = self
@@ -149,6 +153,9 @@ class LocalApi(LoopbackServer):
                 if length:
                     self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                if headers.get("host") not in api.hosts:
+                    self._gateway_error(403, "FORBIDDEN_HOST", "Forbidden")
+                    return
                 matched = api.events.match(self.command, unquote(urlsplit(self.path).path))
                 if matched is None:
                     self._gateway_error(403, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")

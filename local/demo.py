@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import secrets
 import shutil
 import socket
 import sys
@@ -23,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-DEMO_API_KEY = "local-demo-api-key"
 CONSOLE_USER = "support"
 INFOBIP_SECRET = "dlr-vault/infobip-api-key"  # noqa: S105 - a secret name, not a secret
 
@@ -67,12 +67,16 @@ class _WithoutMetrics(io.TextIOBase):
 
 
 def _save_archive(s3: Any, bucket: str, folder: Path) -> Path:
-    """Copy the bucket's objects to `folder` (moto's data ends with the demo; `make report` reads this)."""
+    """Copy the bucket's objects to `folder` (moto's data ends with the demo; `make report` reads this).
+    A key that would land outside `folder` (`../`, an absolute path) is refused, not followed."""
     if folder.exists():
         shutil.rmtree(folder)
+    root = folder.resolve()
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for obj in page.get("Contents", []):
-            target = folder / obj["Key"]
+            target = (root / obj["Key"]).resolve()
+            if not target.is_relative_to(root) or target == root:
+                raise ValueError(f"refusing to copy object {obj['Key']!r}: it would land outside {folder}")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
     return folder
@@ -157,22 +161,23 @@ def main(argv: list[str] | None = None) -> int:
     pool, client = stack.names["ConsoleUserPool"], stack.names["ConsoleUserPoolClient"]
     password = create_user(aws.client("cognito-idp"), pool, CONSOLE_USER)
     authorizer = UserPoolAuthorizer(endpoint, pool, client)
-    api = LocalApi(load_handler("lookup").lambda_handler, DEMO_API_KEY, port=args.api_port, console=authorizer).start()
+    api_key = secrets.token_urlsafe(24)  # a new one every run: the demo's API is reachable by anything on this machine
+    api = LocalApi(load_handler("lookup").lambda_handler, api_key, port=args.api_port, console=authorizer).start()
     first = sim.handed_out[0]
     examples = [
         f"/sms/1/reports?messageId={first['messageId']}",
         f"/sms/3/reports?bulkId={first['bulkId']}&limit=2",
         f"/reports/{first['messageId']}",
     ]
-    print(f"\nlookup API on {api.url} (x-api-key: {DEMO_API_KEY}); try:")
+    print(f"\nlookup API on {api.url} (x-api-key: {api_key}, made for this run); try:")
     for path in examples:
-        print(f"  curl -s -H 'x-api-key: {DEMO_API_KEY}' '{api.url}{path}'")
+        print(f"  curl -s -H 'x-api-key: {api_key}' '{api.url}{path}'")
     print(f"\nsupport console on {api.url}/console; sign in as {CONSOLE_USER} with password {password}")
     if args.no_serve:
         import requests
 
         for path in examples:
-            response = requests.get(api.url + path, headers={"x-api-key": DEMO_API_KEY}, timeout=10)
+            response = requests.get(api.url + path, headers={"x-api-key": api_key}, timeout=10)
             print(f"checked GET {path}: {response.status_code}, {len(response.content)} bytes")
         token = sign_in(endpoint, client, CONSOLE_USER, password)
         for path in ("/console", f"/console/api/bulks/{first['bulkId']}/summary"):

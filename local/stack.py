@@ -54,17 +54,21 @@ class Resolver:
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
             "AWS::Cognito::UserPool": f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{name}",
-        }.get(kind, name)
+        }.get(kind, name)  # a KMS key's name is already its ARN
 
     def condition(self, name: str) -> bool:
         """A template Condition, evaluated with this stack's parameters."""
         return bool(self._evaluate(self.template["Conditions"][name]))
 
     def _evaluate(self, value: Any) -> Any:
+        """A condition's operand: the boolean functions, Fn::Join over a list parameter, else a value."""
         if isinstance(value, dict) and len(value) == 1:
             (function, argument), *_ = value.items()
             if function == "Condition":
                 return self.condition(argument)
+            if function == "Fn::Join":
+                items = self(argument[1])
+                return argument[0].join(items.split(",") if isinstance(items, str) else items)
             operations = {
                 "Fn::Equals": lambda a, b: a == b,
                 "Fn::Not": lambda a: not a,
@@ -87,6 +91,7 @@ class Resolver:
             "AWS::Partition": "aws",
             "AWS::StackName": "dlr-vault-local",
             "AWS::URLSuffix": "amazonaws.com",
+            NO_VALUE: NO_VALUE,
         }
         if name in pseudo:
             return pseudo[name]
@@ -96,11 +101,14 @@ class Resolver:
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self(v) for v in value]
+            return [v for v in map(self, value) if v != NO_VALUE]
         if not isinstance(value, dict):
             return value
         if set(value) == {"Ref"}:
             return self.ref(value["Ref"])
+        if set(value) == {"Fn::If"}:
+            name, when_true, when_false = value["Fn::If"]
+            return self(when_true if self.condition(name) else when_false)
         if set(value) == {"Fn::GetAtt"}:
             logical, attribute = value["Fn::GetAtt"]
             return self.arn(logical) if attribute == "Arn" else self.names[logical]
@@ -114,22 +122,34 @@ class Resolver:
                 replacement = self.arn(logical) if attribute == "Arn" else self.ref(token)
                 text = text[:start] + replacement + text[end + 1 :]
             return text
-        return {k: self(v) for k, v in value.items()}
+        resolved = {k: self(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v != NO_VALUE}
+
+
+NO_VALUE = "AWS::NoValue"
 
 
 def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+    """The template's resources of `kind`. `Fn::ForEach::` entries (the API's per-consumer keys
+    and usage plans) expand to API Gateway resources, which the local stack does not create."""
+    return {k: v for k, v in template["Resources"].items() if not k.startswith("Fn::ForEach::") and v["Type"] == kind}
 
 
 def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-local") -> dict[str, str]:
-    """Create every table, bucket and secret the template defines; returns logical id -> name."""
+    """Create every KMS key, table, bucket and secret the template defines (those whose Condition
+    holds for these parameters); returns logical id -> name."""
     template = resolver.template
     ddb, s3, sm = clients("dynamodb"), clients("s3"), clients("secretsmanager")
+    for logical, resource in resources_of(template, "AWS::KMS::Key").items():
+        if resolver.exists(logical):
+            key = clients("kms").create_key(Description=resolver(resource["Properties"]["Description"]))
+            resolver.names[logical] = key["KeyMetadata"]["Arn"]
     for logical, resource in resources_of(template, "AWS::DynamoDB::Table").items():
         name = resolver.names.setdefault(logical, f"{prefix}-{logical}")
         props = resolver(resource["Properties"])
         if "SSESpecification" in props:  # CloudFormation spells it SSEEnabled, the API Enabled
-            props["SSESpecification"] = {"Enabled": props["SSESpecification"]["SSEEnabled"]}
+            sse = props["SSESpecification"]
+            props["SSESpecification"] = {"Enabled": sse.pop("SSEEnabled"), **sse}
         ddb.create_table(
             TableName=name,
             **{
@@ -152,7 +172,11 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
     for logical, resource in resources_of(template, "AWS::S3::Bucket").items():
         name = resolver.names.setdefault(logical, f"{prefix}-{logical}".lower())
         props = resolver(resource["Properties"])
-        s3.create_bucket(Bucket=name)
+        s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=bool(props.get("ObjectLockEnabled")))
+        if "ObjectLockConfiguration" in props:
+            lock = props["ObjectLockConfiguration"]
+            lock["Rule"]["DefaultRetention"]["Days"] = int(lock["Rule"]["DefaultRetention"]["Days"])
+            s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration=lock)
         if "VersioningConfiguration" in props:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
         if "BucketEncryption" in props:
@@ -166,8 +190,9 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
             s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
         if "PublicAccessBlockConfiguration" in props:
             s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
-    # AWS::S3::BucketPolicy is not applied: its only statement denies requests without TLS, and
-    # the local endpoints speak plain HTTP on 127.0.0.1 (tests/unit/test_template.py checks it).
+    # AWS::S3::BucketPolicy is not applied: moto does not evaluate bucket policies, and the TLS-only
+    # statement would refuse the local endpoints' plain HTTP on 127.0.0.1. tests/unit/test_template.py
+    # checks the policies; the collector's side of write-once raw/ (If-None-Match) runs on moto.
     for logical, resource in resources_of(template, "AWS::SecretsManager::Secret").items():
         name = resolver.names.setdefault(logical, f"{prefix}/{logical}")
         length = resource["Properties"].get("GenerateSecretString", {}).get("PasswordLength", 32)
@@ -269,6 +294,7 @@ def reset_runtime() -> None:
     aws._client.cache_clear()
     aws.dynamodb_batches.cache_clear()
     aws._secrets.cache_clear()
+    aws._stages_read.cache_clear()
     clear_caches()
     for function_dir in ("collector", "lookup"):
         module = sys.modules.get(f"dlr_vault_{function_dir}_app")
@@ -279,8 +305,12 @@ def reset_runtime() -> None:
 
 def start_moto_server(port: int = 0) -> tuple[Any, str]:
     """moto in server mode on 127.0.0.1; returns the server and its endpoint URL."""
+    from moto.moto_server import werkzeug_app
     from moto.server import ThreadedMotoServer
 
+    # moto answers every Origin with Access-Control-Allow-Origin (flask-cors) unless told not to; its
+    # settings module reads MOTO_DISABLE_GLOBAL_CORS once at import, so set the flag the app reads.
+    werkzeug_app.DISABLE_GLOBAL_CORS = True
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()

@@ -217,3 +217,13 @@ def assert_nothing_lost(stack: Any, handed_out: list[dict[str, Any]], *, jsonl: 
     wrong = [m for m, r in latest.items() if m not in state.index or json.loads(state.index[m]["report"]["S"]) != r]
     assert not wrong, f"{len(wrong)} messageIds not indexed with their newest report: {wrong[:5]}"
     return state
+
+
+def fallback_pages(stack: Any) -> dict[str, bytes]:
+    """The pages the fallback table holds (S3 refused them), by raw key, as Infobip sent them."""
+    import gzip
+
+    from dlr_vault.fallback import FallbackStore
+
+    store = FallbackStore(stack.names["FallbackTable"], stack.clients("dynamodb"))
+    return {key: gzip.decompress(store.load(key)) for key in store.pending()}

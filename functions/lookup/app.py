@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import dlr_vault
 from dlr_vault import aws, console
+from dlr_vault.audit import audit_record
 from dlr_vault.config import LookupSettings
 from dlr_vault.cursor import CursorCodec
 from dlr_vault.index import ReportIndex
@@ -36,7 +37,7 @@ def lookup() -> Lookup:
     cursor_key = settings.cursor_key_secret
     return Lookup(
         ReportIndex(settings.reports_table, aws.client("dynamodb"), aws.dynamodb_batches()),
-        CursorCodec(lambda: aws.secret(cursor_key, max_age=3600)),
+        CursorCodec(lambda fresh: aws.secret_stages(cursor_key, max_age=3600, force=fresh)),
     )
 
 
@@ -111,4 +112,6 @@ def unexpected(_: Exception) -> Response[Any]:
 
 @logger.inject_lambda_context(log_event=False, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return console.api_headers(event, app.resolve(console.mirrored(event), context))
+    answer = console.api_headers(event, app.resolve(console.mirrored(event), context))
+    logger.info("lookup audit", extra={"audit": audit_record(event, answer["statusCode"])})
+    return answer

@@ -13,7 +13,7 @@ import pytest
 from analytics.engine import connect, duckdb_type, glue_columns, queries, run
 from local.demo import _save_archive
 from local.infobip_sim import make_reports
-from local.stack import load_template
+from local.stack import load_template, resources_of
 from tests.conftest import LOCAL_API_KEY
 from tests.kit import expected_latest
 
@@ -125,19 +125,18 @@ def test_glue_types_become_duckdb_types():
 
 def test_athena_named_queries_hold_exactly_the_files():
     named = {
-        r["Properties"]["Name"]: r["Properties"]["QueryString"]
-        for r in load_template()["Resources"].values()
-        if r["Type"] == "AWS::Athena::NamedQuery"
+        r["Properties"]["Name"]: r["Properties"]["QueryString"] for r in resources_of(load_template(), "AWS::Athena::NamedQuery").values()
     }
     assert named == queries()
 
 
 def test_partition_projection_needs_no_crawler():
-    table = next(r for r in load_template()["Resources"].values() if r["Type"] == "AWS::Glue::Table")["Properties"]["TableInput"]
+    (glue_table,) = resources_of(load_template(), "AWS::Glue::Table").values()
+    table = glue_table["Properties"]["TableInput"]
     params = table["Parameters"]
     assert params["projection.enabled"] == "true" and params["projection.dt.type"] == "date"
     assert table["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
-    assert not any(r["Type"] == "AWS::Glue::Crawler" for r in load_template()["Resources"].values())
+    assert not resources_of(load_template(), "AWS::Glue::Crawler")
     json.dumps(table, default=str)
 
 

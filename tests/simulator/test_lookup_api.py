@@ -111,9 +111,11 @@ def _cursor(api, collected):
 def test_forged_and_foreign_cursors_are_400(api, collected):
     bulk, cursor = _cursor(api, collected)
     other = next(r["bulkId"] for r in collected.values() if r["bulkId"] != bulk)
-    body, tag = cursor.split(".")
-    flipped = body[:-1] + ("A" if body[-1] != "A" else "B") + "." + tag
-    for bad, target in [(flipped, bulk), (cursor, other), ("abc", bulk), ("a.b", bulk), ("." * 2000, bulk), (cursor + "x", bulk)]:
+    key_id, body, tag = cursor.split(".")
+    flipped = f"{key_id}.{body[:-1]}{'A' if body[-1] != 'A' else 'B'}.{tag}"
+    unknown_key = f"{'A' if key_id[0] != 'A' else 'B'}{key_id[1:]}.{body}.{tag}"
+    cases = [(flipped, bulk), (unknown_key, bulk), (cursor, other), ("abc", bulk), ("a.b.c", bulk), ("." * 2000, bulk)]
+    for bad, target in [*cases, (cursor + "x", bulk)]:
         response = get(api, "/sms/1/reports", bulkId=target, cursor=bad)
         assert response.status_code == 400, bad
         assert infobip_error(response)["messageId"] == "BAD_REQUEST"

@@ -1,7 +1,9 @@
 """The S3 archive: raw pages (the log everything else is derived from) and JSON Lines copies.
 
 Raw keys sort by fetch time (`raw/dt=YYYY-MM-DD/YYYYMMDDTHHMMSSffffffZ-<id>.json.gz`), so
-`ListObjectsV2(StartAfter=checkpoint)` yields exactly the pages not yet processed.
+`ListObjectsV2(StartAfter=checkpoint)` yields exactly the pages not yet processed. raw/ is
+write-once: a raw put never replaces an object (`If-None-Match: *`, which the bucket policy
+demands of the collector), and finding its own earlier bytes under the key counts as stored.
 """
 
 from __future__ import annotations
@@ -15,9 +17,20 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+from botocore.exceptions import ClientError
+
 RAW_PREFIX = "raw/"
 REPORTS_PREFIX = "reports/"
 PREFLIGHT_KEY = "health/preflight"
+
+
+class RawKeyTaken(Exception):
+    """raw/ already holds other bytes under this key: they are never overwritten."""
+
+
+def compress(body: bytes) -> bytes:
+    """A raw page's stored form: gzip with mtime 0, so the same bytes always give the same object."""
+    return gzip.compress(body, compresslevel=6, mtime=0)
 
 
 class Archive:
@@ -42,8 +55,18 @@ class Archive:
         return REPORTS_PREFIX + raw_key.removeprefix(RAW_PREFIX).removesuffix(".json.gz") + ".jsonl.gz"
 
     def put_raw(self, key: str, body: bytes) -> None:
-        """Store a page's bytes exactly as received (gzip, deterministic)."""
-        self._put(key, gzip.compress(body, compresslevel=6, mtime=0), "application/json")
+        """Store a page's bytes exactly as received (gzip, deterministic), never replacing an object.
+
+        A put retried after a lost answer finds its own first attempt under the key (412): the
+        same bytes there mean the page is stored; other bytes raise RawKeyTaken."""
+        data = compress(body)
+        try:
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/json", IfNoneMatch="*")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "PreconditionFailed":
+                raise
+            if self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read() != data:
+                raise RawKeyTaken(f"{key} already holds other bytes; raw/ is write-once") from exc
 
     def get_raw(self, key: str) -> bytes:
         obj = self._s3.get_object(Bucket=self.bucket, Key=key)
@@ -60,7 +83,7 @@ class Archive:
         """One report per line (each `reports.to_json` of a report, every field as sent), for Athena/DuckDB."""
         key = self.jsonl_key(raw_key)
         text = "\n".join(lines) + "\n"
-        self._put(key, gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0), "application/x-ndjson")
+        self._put(key, compress(text.encode("utf-8")), "application/x-ndjson")
         return key
 
     def probe_writable(self) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from contextlib import suppress
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -64,7 +66,27 @@ def _secrets() -> Any:
     return SecretsProvider(boto3_client=client("secretsmanager"))
 
 
-def secret(name: str, max_age: int = 300) -> str:
-    """A secret's SecretString, cached by Powertools for `max_age` seconds (key rotation lands within it)."""
-    value: str = _secrets().get(name, max_age=max_age)
+def secret(name: str, max_age: int = 300, *, force: bool = False) -> str:
+    """A secret's SecretString, cached by Powertools for `max_age` seconds (key rotation lands within
+    it); `force` reads it now and refreshes the cache."""
+    value: str = _secrets().get(name, max_age=max_age, force_fetch=force)
     return value
+
+
+@cache
+def _stages_read() -> dict[str, tuple[float, list[str]]]:
+    return {}
+
+
+def secret_stages(name: str, max_age: int = 3600, *, force: bool = False) -> list[str]:
+    """A secret's AWSCURRENT value, then its AWSPREVIOUS one if it has been rotated, cached for
+    `max_age` seconds (Powertools' cache is keyed by name only, so it cannot hold both stages)."""
+    read_at, values = _stages_read().get(name, (float("-inf"), []))
+    if values and not force and time.monotonic() - read_at < max_age:
+        return values
+    secrets = client("secretsmanager")
+    values = [secrets.get_secret_value(SecretId=name)["SecretString"]]
+    with suppress(secrets.exceptions.ResourceNotFoundException):  # not found: never rotated
+        values.append(secrets.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")["SecretString"])
+    _stages_read()[name] = (time.monotonic(), values)
+    return values

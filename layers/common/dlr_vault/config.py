@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 MAX_PAGE_SIZE = {1: 10000, 3: 1000}
 
@@ -31,6 +33,28 @@ def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: in
     return value
 
 
+def _base_url(env: Mapping[str, str]) -> str:
+    """https only: the API key travels in every request. Plain http only to this machine (the local stack, tests)."""
+    base_url = _require(env, "INFOBIP_BASE_URL").rstrip("/")
+    try:
+        parts = urlsplit(base_url)
+        host, _ = parts.hostname or "", parts.port  # .port raises ValueError for a malformed port
+    except ValueError:
+        raise ConfigError("INFOBIP_BASE_URL is not a valid URL") from None
+    if parts.scheme == "https" and host:
+        return base_url
+    if parts.scheme == "http" and (host == "localhost" or _is_loopback(host)):
+        return base_url
+    raise ConfigError("INFOBIP_BASE_URL must start with https:// (plain http only for a loopback address)")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class CollectorSettings:
     base_url: str
@@ -41,6 +65,7 @@ class CollectorSettings:
     reports_table: str
     state_table: str
     archive_bucket: str
+    fallback_table: str
     read_timeout: float
     poll_interval: float = 0.0
 
@@ -49,11 +74,8 @@ class CollectorSettings:
         version = _integer(env, "INFOBIP_API_VERSION", 1, 1, 3)
         if version not in MAX_PAGE_SIZE:
             raise ConfigError(f"INFOBIP_API_VERSION must be 1 or 3, got {version}")
-        base_url = _require(env, "INFOBIP_BASE_URL").rstrip("/")
-        if not base_url.startswith(("https://", "http://")):
-            raise ConfigError("INFOBIP_BASE_URL must start with https://")
         return cls(
-            base_url=base_url,
+            base_url=_base_url(env),
             api_key_secret=_require(env, "INFOBIP_API_KEY_SECRET"),
             api_version=version,
             page_size=_integer(env, "PAGE_SIZE", 1000, 1, MAX_PAGE_SIZE[version]),
@@ -61,6 +83,7 @@ class CollectorSettings:
             reports_table=_require(env, "REPORTS_TABLE"),
             state_table=_require(env, "STATE_TABLE"),
             archive_bucket=_require(env, "ARCHIVE_BUCKET"),
+            fallback_table=_require(env, "FALLBACK_TABLE"),
             read_timeout=float(_integer(env, "INFOBIP_READ_TIMEOUT", 20, 1, 300)),
             poll_interval=float(_integer(env, "POLL_INTERVAL_SECONDS", 0, 0, 30)),
         )

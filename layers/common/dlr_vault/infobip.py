@@ -67,6 +67,7 @@ class InfobipClient:
         api_key: Callable[[], str],
         version: int,
         *,
+        reread_key: Callable[[], str] | None = None,
         read_timeout: float = 20.0,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -74,6 +75,7 @@ class InfobipClient:
         self.base_url = base_url.rstrip("/")
         self.version = version
         self._api_key = api_key
+        self._reread_key = reread_key  # bypasses the key's cache: after a rotation the cached key gets a 401
         self.read_timeout = read_timeout
         self._session = session or requests.Session()
         self._sleep = sleep
@@ -96,15 +98,22 @@ class InfobipClient:
         what is lost anyway), while `time_left()` allows it."""
         retries = gaps = 0
         attempt = 0
+        reread = False
         while True:
             attempt += 1
             try:
+                key = self._api_key()
                 response = self._session.get(
                     self.base_url + path,
                     params=params,
-                    headers={"Authorization": f"App {self._api_key()}", "Accept": "application/json"},
+                    headers={"Authorization": f"App {key}", "Accept": "application/json"},
                     timeout=(CONNECT_TIMEOUT, self.read_timeout),
                 )
+                if response.status_code == 401 and not reread and self._reread_key is not None:
+                    reread = True  # once: a rotated key replaces the cached one; the same key again cannot help
+                    if self._reread_key() != key:
+                        retries += 1
+                        continue
                 reason = self._classify(response, retries, gaps)
                 if reason is None:
                     return Page(

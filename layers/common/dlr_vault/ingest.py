@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from dlr_vault.archive import Archive
 from dlr_vault.config import CollectorSettings
+from dlr_vault.fallback import FallbackStore
 from dlr_vault.index import ReportIndex
 from dlr_vault.infobip import InfobipClient
 from dlr_vault.observability import logger
@@ -41,6 +42,7 @@ class Collector:
         index: ReportIndex,
         state: RunState,
         reconcile_state: ReconcileState,
+        fallback: FallbackStore,
         *,
         version: int,
         page_size: int,
@@ -52,7 +54,7 @@ class Collector:
         self.infobip, self.archive, self.index, self.state = infobip, archive, index, state
         self.reconcile_state = reconcile_state
         self.kind, self.page_size = ReportsPage(version), page_size
-        self.store = PageStore(archive, index, state, retention_days=retention_days, sleep=sleep)
+        self.store = PageStore(archive, index, state, fallback, retention_days=retention_days, sleep=sleep)
         self.poll_interval = poll_interval
         self._sleep, self._clock = sleep, clock
 
@@ -142,12 +144,14 @@ def build_collector(
     from dlr_vault import aws
 
     api_key = lambda: aws.secret(settings.api_key_secret)  # noqa: E731 - read per request, cached by Powertools
+    reread_key = lambda: aws.secret(settings.api_key_secret, force=True)  # noqa: E731 - once, after a 401
     return Collector(
-        InfobipClient(settings.base_url, api_key, settings.api_version, read_timeout=settings.read_timeout),
+        InfobipClient(settings.base_url, api_key, settings.api_version, reread_key=reread_key, read_timeout=settings.read_timeout),
         Archive(settings.archive_bucket, aws.client("s3")),
         ReportIndex(settings.reports_table, aws.client("dynamodb"), aws.dynamodb_batches()),
         RunState(settings.state_table, aws.client("dynamodb")),
         ReconcileState(settings.state_table, aws.client("dynamodb")),
+        FallbackStore(settings.fallback_table, aws.client("dynamodb")),
         version=settings.api_version,
         page_size=settings.page_size,
         retention_days=settings.retention_days,

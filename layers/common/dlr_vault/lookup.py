@@ -19,6 +19,7 @@ from dlr_vault.reports import in_shape
 MAX_ID_LENGTH = 200
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+MAX_ANSWER_BYTES = 5 * 1024 * 1024  # Lambda answers at most 6 MB: a page hands out its cursor before 5
 _LIMIT = re.compile(r"[0-9]{1,7}")
 _SINGLE = ("messageId", "bulkId", "limit", "cursor")
 
@@ -85,9 +86,15 @@ def _shaped(stored: StoredReport, version: int) -> dict[str, Any]:
     return in_shape(json.loads(stored.report), version)
 
 
-def _bulk_scope(bulk_id: str) -> str:
+def bulk_scope(bulk_id: str) -> str:
     """What a bulk page's cursor is bound to (cursors of other queries name another scope)."""
     return f"bulk:{bulk_id}"
+
+
+def _answer_bytes(report: dict[str, Any]) -> int:
+    """What one report adds to the Lambda response: serialised as the API body is (ASCII JSON, so
+    each non-ASCII character is a 6-byte escape), then escaped once more inside the proxy answer."""
+    return len(json.dumps(json.dumps(report, separators=(",", ":")))) + 1
 
 
 class Lookup:
@@ -110,13 +117,21 @@ class Lookup:
             return {"results": [_shaped(item, version)]}
         assert query.bulk_id is not None
         try:
-            start = self.cursors.decode(query.cursor, _bulk_scope(query.bulk_id)) if query.cursor is not None else None
+            start = self.cursors.decode(query.cursor, bulk_scope(query.bulk_id)) if query.cursor is not None else None
         except InvalidCursor as exc:
             raise bad_request(str(exc)) from None
         items = self._bulk_items(query.bulk_id, query.limit + 1, start)
-        answer: dict[str, Any] = {"results": [_shaped(i, version) for i in items[: query.limit]]}
-        if len(items) > query.limit:
-            answer["nextCursor"] = self.cursors.encode(_bulk_scope(query.bulk_id), items[query.limit - 1].bulk_position())
+        results: list[dict[str, Any]] = []
+        size = 0
+        for item in items[: query.limit]:
+            shaped = _shaped(item, version)
+            size += _answer_bytes(shaped)
+            if results and size > MAX_ANSWER_BYTES:
+                break  # long (non-ASCII) reports: the rest come with the cursor
+            results.append(shaped)
+        answer: dict[str, Any] = {"results": results}
+        if len(items) > len(results):
+            answer["nextCursor"] = self.cursors.encode(bulk_scope(query.bulk_id), items[len(results) - 1].bulk_position())
         return answer
 
     def bulk_summary(self, bulk_id: str) -> dict[str, Any]:

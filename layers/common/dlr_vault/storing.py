@@ -8,13 +8,12 @@ checkpoint.
 
 from __future__ import annotations
 
-import base64
-import gzip
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from dlr_vault.archive import Archive
+from dlr_vault.fallback import FallbackStore
 from dlr_vault.index import ReportIndex, make_entry
 from dlr_vault.infobip import InfobipError, Page
 from dlr_vault.observability import logger
@@ -43,11 +42,12 @@ class PageStore:
         archive: Archive,
         index: ReportIndex,
         state: RunState,
+        fallback: FallbackStore,
         *,
         retention_days: int = 0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.archive, self.index, self.state = archive, index, state
+        self.archive, self.index, self.state, self.fallback = archive, index, state, fallback
         self.retention_days = retention_days
         self._sleep = sleep
 
@@ -128,7 +128,7 @@ class PageStore:
         stats.not_newer += not_newer
 
     def _archive_or_fail(self, run: Run, key: str, body: bytes, kind: PageKind, parsed: Parsed | None) -> None:
-        """Put the raw bytes, retrying; if S3 will not take them, index anyway, log the body, fail."""
+        """Put the raw bytes, retrying; if S3 will not take them, keep them in the fallback table, index anyway, fail."""
         for attempt in range(ARCHIVE_ATTEMPTS):
             try:
                 self.archive.put_raw(key, body)
@@ -140,14 +140,11 @@ class PageStore:
                     break
                 run.stats.retries += 1
                 self._sleep(wait)
-        logger.critical(
-            "raw page NOT archived: body follows (gzip+base64) so it can be replayed",
-            extra={"raw_key": key, "body_gzip_b64": base64.b64encode(gzip.compress(body, mtime=0)).decode()},
-        )
+        self.fallback.keep(key, body)  # logs the key and chunk count (or, if that store fails too, the body in parts)
         run.settle(quietly=True)  # one writer at a time: the page before this one first
         try:
             if parsed is not None:
                 self.store(run, key, parsed, kind, jsonl=False)
         except Exception:
-            logger.exception("indexing the unarchived page failed too; replay it from the body above")
+            logger.exception("indexing the unarchived page failed too; restore it from the fallback table")
         raise run.failed(f"archiving {key} failed after retries: {last.__class__.__name__}: {last}")

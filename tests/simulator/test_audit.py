@@ -1,0 +1,30 @@
+"""Every lookup leaves one audit record: route, masked path and query, status, caller; never a phone number."""
+
+from __future__ import annotations
+
+import json
+
+import requests
+
+from tests.conftest import LOCAL_API_KEY
+
+PHONE = "4915112345678"
+
+
+def test_each_lookup_is_audited_with_phone_numbers_masked(stack, api, log_lines):
+    for path, params in [
+        ("/sms/1/reports", {"messageId": f"+{PHONE}", "bulkId": "B-1"}),
+        (f"/reports/00{PHONE}", {}),
+        ("/sms/3/reports", {"bulkId": "B-2", "limit": "0"}),
+    ]:
+        requests.get(api.url + path, params=params, headers={"x-api-key": LOCAL_API_KEY}, timeout=10)
+    audits = [json.loads(line)["audit"] for line in log_lines if '"lookup audit"' in line]
+    assert [(a["resource"], a["status"]) for a in audits] == [
+        ("/sms/1/reports", 200),
+        ("/reports/{messageId}", 404),
+        ("/sms/3/reports", 400),
+    ]
+    assert audits[0]["query"] == {"messageId": ["*" * (len(PHONE) - 1) + "78"], "bulkId": ["B-1"]}
+    assert audits[1]["path"] == "/reports/" + "*" * (len(PHONE)) + "78"
+    assert all(a["requestId"] and a["apiKeyId"] == "local" and a["sourceIp"] == "127.0.0.1" for a in audits)
+    assert PHONE[-9:] not in "\n".join(log_lines)

@@ -1,0 +1,110 @@
+"""A page S3 refused leaves no body in the logs: it is kept whole in the fallback table (a
+10,000-report v1 page takes several chunks) and put back into raw/ by the restore command."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+
+import pytest
+
+from dlr_vault.archive import Archive
+from dlr_vault.fallback import CHUNK_BYTES, FallbackCorrupt, FallbackStore, restore
+from dlr_vault.ingest import CollectorFailed
+from local.infobip_sim import make_reports
+from tests.kit import assert_nothing_lost, aws_failing, fallback_pages, kept
+
+CLOUDWATCH_EVENT_LIMIT = 256 * 1024 - 26  # bytes per log event, less CloudWatch's per-event overhead
+
+
+@pytest.fixture
+def big_page(make_stack, sim):
+    """The stack pulling one full v1 page of 10,000 reports (about 330 KB of gzip)."""
+    stack = make_stack(PageSize="10000")
+    sim.add(make_reports(10_000))
+    return stack
+
+
+def _store(stack) -> FallbackStore:
+    return FallbackStore(stack.names["FallbackTable"], stack.clients("dynamodb"))
+
+
+@pytest.mark.slow
+def test_a_10000_report_page_s3_refused_is_kept_whole_in_chunks_then_restored_and_nothing_is_lost(big_page, sim, collect, log_lines):
+    with aws_failing(big_page.clients("s3"), "PutObject", url_contains="/raw/"), pytest.raises(CollectorFailed, match="archiving"):
+        collect()
+    assert len(sim.handed_out) == 10_000 and not kept(big_page).raw_pages
+    store, archive = _store(big_page), Archive(big_page.names["ArchiveBucket"], big_page.clients("s3"))
+    (raw_key,) = store.pending()
+    items = big_page.clients("dynamodb").query(
+        TableName=big_page.names["FallbackTable"],
+        KeyConditionExpression="rawKey = :k",
+        ExpressionAttributeValues={":k": {"S": raw_key}},
+    )["Items"]
+    assert len(items) >= 2 and all(len(i["data"]["B"]) <= CHUNK_BYTES for i in items), "split under DynamoDB's item limit"
+    assert json.loads(fallback_pages(big_page)[raw_key])["results"] == sim.handed_out, "every report, none cut short"
+    text = "\n".join(log_lines)
+    assert "body_gzip_b64" not in text and sim.handed_out[0]["to"] not in text
+    record = next(json.loads(line) for line in log_lines if "kept in the fallback table" in line)
+    assert record["raw_key"] == raw_key and record["chunks"] == len(items)
+
+    kept_bytes = store.load(raw_key)
+    assert restore(store, archive) == [raw_key]
+    stored = big_page.clients("s3").get_object(Bucket=big_page.names["ArchiveBucket"], Key=raw_key)["Body"].read()
+    assert stored == kept_bytes, "raw/ holds the very bytes the page would have had"
+    assert list(store.pending()) == [] and restore(store, archive) == []  # running it again is harmless
+    result = collect()  # the restored page is after the checkpoint: catch-up writes its JSON Lines copy
+    assert result["outcome"] == "ok" and result["caught_up_pages"] == 1
+    assert_nothing_lost(big_page, sim.handed_out)
+
+
+def test_restore_is_idempotent_when_the_page_already_reached_raw(stack):
+    """An operator re-running restore after a timeout: the object is there with the same bytes."""
+    store, archive = _store(stack), Archive(stack.names["ArchiveBucket"], stack.clients("s3"))
+    key = "raw/dt=2026-11-23/20261123T120000000000Z-fa11bac0ffee.v1.json.gz"
+    store.keep(key, b'{"results":[]}')
+    archive.put_raw(key, b'{"results":[]}')
+    assert restore(store, archive) == [key]
+    assert archive.get_raw(key) == b'{"results":[]}' and list(store.pending()) == []
+
+
+def test_a_page_missing_a_chunk_is_refused_by_restore_and_stays_kept(stack):
+    store, archive = (
+        FallbackStore(stack.names["FallbackTable"], stack.clients("dynamodb"), chunk_bytes=64),
+        Archive(stack.names["ArchiveBucket"], stack.clients("s3")),
+    )
+    key = "raw/dt=2026-11-23/20261123T120000000000Z-0123456789ab.v1.json.gz"
+    store.keep(key, json.dumps({"results": [{"messageId": f"m{i}"} for i in range(50)]}).encode())
+    stack.clients("dynamodb").delete_item(TableName=stack.names["FallbackTable"], Key={"rawKey": {"S": key}, "chunk": {"N": "1"}})
+    with pytest.raises(FallbackCorrupt):
+        restore(store, archive)
+    assert list(store.pending()) == [key] and not kept(stack).raw_pages
+
+
+def test_with_s3_and_dynamodb_both_down_the_page_is_logged_in_parts_under_the_event_limit(big_page, sim, collect, log_lines):
+    """The last resort: the fallback table (and the index) refuse too, so the log holds the page."""
+    ddb = big_page.clients("dynamodb")
+    with (
+        aws_failing(big_page.clients("s3"), "PutObject", url_contains="/raw/"),
+        aws_failing(ddb, "PutItem", body_contains=big_page.names["FallbackTable"], status=500, code="InternalServerError"),
+        aws_failing(ddb, "BatchGetItem", status=500, code="InternalServerError"),
+        pytest.raises(CollectorFailed),
+    ):
+        collect()
+    parts = [json.loads(line) for line in log_lines if "body_gzip_b64" in line]
+    assert len(parts) >= 2, "a 10,000-report page is over one event's worth of base64"
+    assert all(len(line.encode()) < CLOUDWATCH_EVENT_LIMIT for line in log_lines)
+    assert [p["part"] for p in parts] == list(range(parts[0]["parts"]))
+    body = gzip.decompress(base64.b64decode("".join(p["body_gzip_b64"] for p in parts)))
+    assert json.loads(body)["results"] == sim.handed_out
+
+
+def test_the_restore_command_restores_what_the_table_holds(stack, capsys):
+    from ops.restore_fallback import main
+
+    key = "raw/dt=2026-11-23/20261123T120000000000Z-c0ffeec0ffee.v1.json.gz"
+    _store(stack).keep(key, b'{"results":[{"messageId":"m1"}]}')
+    assert main(["--table", stack.names["FallbackTable"], "--bucket", stack.names["ArchiveBucket"]]) == 0
+    assert f"restored {key}" in capsys.readouterr().out
+    assert kept(stack).raw_pages == {key: b'{"results":[{"messageId":"m1"}]}'} and list(_store(stack).pending()) == []
