@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from contextlib import suppress
 from functools import cache
@@ -54,9 +53,9 @@ def client(service: str) -> Any:
 
 @cache
 def dynamodb_batches() -> DynamoDBJson:
-    """Batch reads and writes on the shared DynamoDB client's endpoint, credentials and events, without its per-item model walk."""
-    attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", "3"))  # botocore standard mode's default is 3
-    return DynamoDBJson(client("dynamodb"), _session().get_credentials, max_attempts=attempts)
+    """Batch reads and writes on the shared DynamoDB client's endpoint, credentials and events, retried
+    as it retries (its own max attempts, so the two cannot disagree), without its per-item model walk."""
+    return DynamoDBJson(client("dynamodb"), _session().get_credentials)
 
 
 @cache

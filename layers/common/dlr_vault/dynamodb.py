@@ -3,69 +3,92 @@
 botocore walks its service model for every attribute of every item it sends or reads back:
 74 µs per report on BatchWriteItem alone, several times what parsing and gzipping the report
 costs. `index.py` already builds items in DynamoDB's wire form, so a request body here is one
-`json.dumps` and an answer one `json.loads`. Everything else stays botocore's: the client's
-endpoint and region, its credentials, SigV4 signing, the urllib3 session with its pool, proxy
-and TLS settings, the exception types, and the client's `before-send` event, so moto, request
-counters and the tests' fault injection see these requests exactly as they see botocore's own.
-Retries follow botocore's standard mode: throttling, 5xx, connection errors, bad checksums.
+`json.dumps` and an answer one `json.loads`. Everything else is the client's own, and
+`tests/unit/test_dynamodb_differential.py` proves the two send the same requests and decide the
+same way:
+
+- the body is botocore's serialisation (`json.dumps` with its defaults), so bytes, payload hash
+  and SigV4 signature are the ones botocore's client sends; endpoint, region, HTTP session,
+  `amz-sdk-invocation-id`/`amz-sdk-request` (botocore's own `add_retry_headers`) and, in Lambda,
+  `X-Amzn-Trace-Id` (botocore's own handler) as well;
+- requests go through the client's `before-send` event, so moto, request counters and the
+  tests' fault injection see them as they see botocore's own;
+- whether to retry, and after how long, is decided by botocore's standard-mode retry handler,
+  made as the client makes its own and with the client's max attempts (`AWS_MAX_ATTEMPTS`, the
+  config, or botocore's default): throttling and transient codes, 5xx, connection errors, the
+  `x-amz-crc32` check, the backoff and a retry quota (this client's own bucket, as a botocore
+  client that only made these calls would have);
+- error answers are parsed by botocore's parser and raised as the client's modeled exceptions.
+
+Where it differs, on purpose:
+- Pauses are botocore's, capped at 2 s: the collector has a minute, botocore's cap is 20 s.
+- An answer that cannot be trusted is raised as `UntrustedAnswer` where botocore would use it:
+  a 200 whose checksum still mismatches on the last attempt, or whose body is not JSON
+  (botocore reads that as an empty answer: "nothing left unprocessed"). An `x-amz-crc32` that
+  is not a number counts as a mismatch (botocore's check raises ValueError on it).
+- User-Agent is its own. botocore rebuilds its header on each call with the feature ids its own
+  call path records (credential source, endpoint mode, retry mode); this path does not run them,
+  and a distinct name lets these requests be told apart. It is not signed.
+- Not done: account-ID endpoints (botocore routes to `<account>.ddb.<region>` when the
+  credentials carry an account ID; Lambda's do not), the client's `before-call`/`request-created`
+  handlers (so no Stubber, no endpoint discovery), retry modes other than standard (`aws.py` sets
+  standard), and B values stay base64 text as on the wire.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
-import random
 import threading
 import time
+import uuid
 import zlib
 from collections.abc import Callable
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
 import botocore
 from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError
-from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.awsrequest import AWSRequest, AWSResponse
+from botocore.exceptions import NoCredentialsError
+from botocore.handlers import add_recursion_detection_header, add_retry_headers
+from botocore.hooks import HierarchicalEmitter, first_non_none_response
 from botocore.httpsession import URLLib3Session
-from botocore.utils import get_environ_proxies
+from botocore.model import OperationModel
+from botocore.parsers import create_parser
+from botocore.retries import standard
+from botocore.utils import get_environ_proxies, lowercase_dict
 
 _TARGET = "DynamoDB_20120810."
-_RETRY_STATUS = frozenset({500, 502, 503, 504})
-_RETRY_CODES = frozenset(
-    {  # botocore.retries.standard: throttled and transient error codes
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "TransactionInProgressException",
-        "RequestLimitExceeded",
-        "LimitExceededException",
-        "RequestThrottled",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "PriorRequestNotComplete",
-    }
-)
-_BACKOFF_BASE, _BACKOFF_CAP = 0.05, 2.0  # seconds; the collector's time budget is one minute
+_MAX_PAUSE = 2.0  # seconds; botocore's own backoff, capped: the collector's time budget is one minute
 
 
 class UntrustedAnswer(Exception):
-    """An answer that cannot be used (checksum mismatch, not JSON): asked again, raised after the last attempt."""
+    """A 200 whose checksum does not match or whose body is not a JSON object, after the last attempt."""
 
 
 class DynamoDBJson:
-    """BatchGetItem/BatchWriteItem with already-typed items, through `client`'s endpoint, credentials and events."""
+    """BatchGetItem/BatchWriteItem with already-typed items, through `client`'s endpoint and events,
+    retried by botocore's standard-mode handler with `client`'s max attempts (or `max_attempts`)."""
 
     def __init__(
-        self, client: Any, credentials: Callable[[], Any], *, max_attempts: int, sleep: Callable[[float], None] = time.sleep
+        self,
+        client: Any,
+        credentials: Callable[[], Any],
+        *,
+        max_attempts: int | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         meta = client.meta
         self._events, self._url, self._region = meta.events, meta.endpoint_url.rstrip("/") + "/", meta.region_name
-        self._config = meta.config
+        self._config, self._model, self._exceptions = meta.config, meta.service_model, client.exceptions
+        self._parser = create_parser(self._model.resolved_protocol)
         self._credentials = credentials
-        self._attempts = max(1, max_attempts)
         self._sleep = sleep
+        self._retries = HierarchicalEmitter()  # botocore's retry handler, made as botocore makes the client's, listens here
+        attempts = meta.config.retries.get("total_max_attempts") if max_attempts is None else max_attempts
+        shell = SimpleNamespace(meta=SimpleNamespace(service_model=self._model, events=self._retries))
+        standard.register_retry_handler(shell, attempts)  # type: ignore[arg-type]  # it reads only meta.service_model and meta.events
         self._http: URLLib3Session | None = None  # made on first send: the lookup never needs it
         self._lock = threading.Lock()
         self._agent = f"dlr-vault Botocore/{botocore.__version__}"
@@ -77,49 +100,86 @@ class DynamoDBJson:
         return self._call("BatchWriteItem", params)
 
     def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        body = json.dumps(params, ensure_ascii=False, separators=(",", ":")).encode()
-        for attempt in range(self._attempts):
-            final = attempt == self._attempts - 1
-            try:
-                status, answer = self._send(operation, body)
-            except (BotocoreConnectionError, HTTPClientError, UntrustedAnswer):
-                if final:
-                    raise
-            else:
-                if status == 200:
-                    return answer
-                error = _client_error(status, answer, operation)
-                if final or not (status in _RETRY_STATUS or error.response["Error"]["Code"] in _RETRY_CODES):
-                    raise error
-            jitter = random.random()  # noqa: S311  # nosec B311
-            self._sleep(jitter * min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        """botocore's `Endpoint._send_request` and `BaseClient._make_api_call`, minus the model walk."""
+        model = self._model.operation_model(operation)
+        body = json.dumps(params).encode()  # what botocore's JSON serialiser ends with: the same bytes
+        retries: dict[str, Any] = {"invocation-id": str(uuid.uuid4())}
+        context: dict[str, Any] = {"client_config": self._config, "retries": retries}
+        attempt = 0
+        while True:
+            attempt += 1
+            retries["attempt"] = attempt
+            answer = self._attempt(operation, model, self._request(operation, body, retries))
+            delay = first_non_none_response(
+                self._retries.emit(
+                    f"needs-retry.dynamodb.{operation}",
+                    response=None if answer.response is None else (answer.response, answer.parsed),
+                    endpoint=None,
+                    operation=model,
+                    attempts=attempt,
+                    caught_exception=answer.error,
+                    request_dict={"context": context},
+                )
+            )
+            if delay is None or delay is False:
+                break
+            self._sleep(min(delay, _MAX_PAUSE))
+            if answer.response is not None and (ttl := _ttl(answer.response, self._config.read_timeout)):
+                retries["ttl"] = ttl
+        response, parsed = answer.response, answer.parsed
+        if response is None:
+            raise answer.error or AssertionError("an attempt ends with an answer or an exception")
+        parsed["ResponseMetadata"]["RetryAttempts"] = attempt - 1
+        self._retries.emit(f"after-call.dynamodb.{operation}", http_response=response, parsed=parsed, model=model, context=context)
+        if response.status_code >= 300:
+            raise self._exceptions.from_code(parsed.get("Error", {}).get("Code"))(parsed, operation)
+        if not answer.readable or not _checksum_matches(response):
+            raise UntrustedAnswer(f"{operation}: the answer is not a JSON object, or its CRC32 does not match its header")
+        return parsed
 
-    def _send(self, operation: str, body: bytes) -> tuple[int, dict[str, Any]]:
-        request = AWSRequest(
-            "POST",
-            self._url,
-            data=body,
-            headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": _TARGET + operation, "User-Agent": self._agent},
-        )
+    def _request(self, operation: str, body: bytes, retries: dict[str, Any]) -> AWSRequest:
+        """This attempt's signed request, with the headers botocore's client adds."""
+        headers = {"X-Amz-Target": _TARGET + operation, "Content-Type": "application/x-amz-json-1.0", "User-Agent": self._agent}
+        add_recursion_detection_header({"headers": headers})
+        request = AWSRequest("POST", self._url, data=body, headers=headers)
         credentials = self._credentials()
         if credentials is None:
             raise NoCredentialsError()
         SigV4Auth(credentials.get_frozen_credentials(), "dynamodb", self._region).add_auth(request)
+        request.context["retries"] = retries
+        self._retries.emit(f"request-created.dynamodb.{operation}", request=request)  # botocore's preview retries seed `max` here
+        add_retry_headers(request)  # type: ignore[arg-type]  # it takes botocore's AWSRequest; its stub says Request
+        return request
+
+    def _attempt(self, operation: str, model: OperationModel, request: AWSRequest) -> _Answer:
+        """One send, as botocore's Endpoint makes it: a failure to send goes to the retry policy, not up."""
         prepared = request.prepare()
-        _, response = self._events.emit_until_response(f"before-send.dynamodb.{operation}", request=prepared)
-        if response is None:
-            response = self._session().send(prepared)
-        content = response.content
-        checksum = response.headers.get("x-amz-crc32")
-        if checksum is not None and (not checksum.isdigit() or zlib.crc32(content) != int(checksum)):
-            raise UntrustedAnswer(f"{operation}: the answer's CRC32 does not match its header")
         try:
-            return response.status_code, json.loads(content) if content else {}
-        except ValueError as exc:
-            if response.status_code == 200:
-                raise UntrustedAnswer(f"{operation}: the answer is not JSON") from exc
-            return response.status_code, {}
+            response = first_non_none_response(self._events.emit(f"before-send.dynamodb.{operation}", request=prepared))
+            if response is None:
+                response = self._session().send(prepared)
+        except Exception as exc:  # botocore hands every send failure to needs-retry, then raises it
+            return _Answer(None, {}, exc)
+        checksum = response.headers.get("x-amz-crc32")
+        if checksum is not None and not _is_int(checksum):
+            response.headers["x-amz-crc32"] = "-1"  # botocore's check would raise ValueError on it; -1 can only mismatch
+        if response.status_code >= 300:
+            return _Answer(response, self._error(operation, model, response), None)
+        return _read(response)
+
+    def _error(self, operation: str, model: OperationModel, response: AWSResponse) -> dict[str, Any]:
+        """An error answer as botocore parses it, modeled fields included (small and rare: no walk worth avoiding)."""
+        answer = {
+            "headers": response.headers,
+            "status_code": response.status_code,
+            "body": response.content,
+            "context": {"operation_name": operation},
+        }
+        parsed: dict[str, Any] = self._parser.parse(answer, model.output_shape)  # type: ignore[arg-type]  # None is no output; its stub says Shape
+        shape = self._model.shape_for_error_code(parsed.get("Error", {}).get("Code"))
+        if shape is not None:
+            parsed.update(self._parser.parse(answer, shape))
+        return parsed
 
     def _session(self) -> URLLib3Session:
         with self._lock:  # the index sends from several threads; they share one pool
@@ -134,12 +194,46 @@ class DynamoDBJson:
             return self._http
 
 
-def _client_error(status: int, answer: dict[str, Any], operation: str) -> ClientError:
-    """The ClientError botocore would raise for this answer (`__type` is `namespace#Code`)."""
-    code = str(answer.get("__type", status)).rsplit("#", 1)[-1]
-    message = answer.get("message") or answer.get("Message") or ""
-    error: Any = {
-        "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": {"HTTPStatusCode": status},
-    }  # botocore's own partial shape
-    return ClientError(error, operation)
+class _Answer(NamedTuple):
+    response: AWSResponse | None
+    parsed: dict[str, Any]
+    error: Exception | None
+    readable: bool = True
+
+
+def _read(response: AWSResponse) -> _Answer:
+    """A 2xx answer as botocore reads it, but items stay in wire form; botocore reads a body that
+    is not a JSON object as an empty answer, and so is it handed to the retry policy here."""
+    try:
+        parsed = json.loads(response.content) if response.content else {}
+    except ValueError:
+        parsed = None
+    metadata = {"HTTPStatusCode": response.status_code, "HTTPHeaders": lowercase_dict(response.headers)}
+    if "x-amzn-requestid" in response.headers:
+        metadata["RequestId"] = response.headers["x-amzn-requestid"]
+    if not isinstance(parsed, dict):
+        return _Answer(response, {"ResponseMetadata": metadata}, None, readable=False)
+    parsed["ResponseMetadata"] = metadata
+    return _Answer(response, parsed, None)
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _checksum_matches(response: AWSResponse) -> bool:
+    checksum = response.headers.get("x-amz-crc32")
+    return checksum is None or zlib.crc32(response.content) == int(checksum)
+
+
+def _ttl(response: AWSResponse, read_timeout: float) -> str | None:
+    """botocore's `ttl` for the next attempt: the last answer's Date plus the read timeout."""
+    try:
+        date = datetime.datetime.strptime(response.headers.get("Date", ""), "%a, %d %b %Y %H:%M:%S %Z")
+    except ValueError:
+        return None
+    return (date + datetime.timedelta(seconds=read_timeout)).strftime("%Y%m%dT%H%M%SZ")
