@@ -51,6 +51,9 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506  # nosec B506
 
 
+_NO_VALUE = object()  # AWS::NoValue: the list element or property it stands for is left out
+
+
 @dataclass
 class Resolver:
     """Resolves the intrinsics the template uses, with local names for its resources."""
@@ -75,6 +78,25 @@ class Resolver:
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
         }.get(kind, name)
 
+    def condition(self, name: str) -> bool:
+        """A named condition of the template, evaluated with this stack's parameters."""
+        return bool(self._evaluate(self.template["Conditions"][name]))
+
+    def _evaluate(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            ((function, args),) = value.items()
+            if function == "Fn::Equals":
+                return self._evaluate(args[0]) == self._evaluate(args[1])
+            if function == "Fn::Not":
+                return not self._evaluate(args[0])
+            if function == "Fn::And":
+                return all(self._evaluate(a) for a in args)
+            if function == "Fn::Or":
+                return any(self._evaluate(a) for a in args)
+            if function == "Condition":
+                return self.condition(args)
+        return self(value)
+
     def ref(self, name: str) -> str:
         pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws", "AWS::StackName": "dlr-vault-local"}
         if name in pseudo:
@@ -84,12 +106,19 @@ class Resolver:
         return self.names[name]
 
     def __call__(self, value: Any) -> Any:
+        resolved = self._resolve(value)
+        return None if resolved is _NO_VALUE else resolved
+
+    def _resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self(v) for v in value]
+            return [r for r in (self._resolve(v) for v in value) if r is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if set(value) == {"Ref"}:
-            return self.ref(value["Ref"])
+            return _NO_VALUE if value["Ref"] == "AWS::NoValue" else self.ref(value["Ref"])
+        if set(value) == {"Fn::If"}:
+            name, when_true, when_false = value["Fn::If"]
+            return self._resolve(when_true if self.condition(name) else when_false)
         if set(value) == {"Fn::GetAtt"}:
             logical, attribute = value["Fn::GetAtt"]
             return self.arn(logical) if attribute == "Arn" else self.names[logical]
@@ -103,18 +132,24 @@ class Resolver:
                 replacement = self.arn(logical) if attribute == "Arn" else self.ref(token)
                 text = text[:start] + replacement + text[end + 1 :]
             return text
-        return {k: self(v) for k, v in value.items()}
+        resolved = {k: self._resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
 
 
-def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+def resources_of(template: dict[str, Any], kind: str, resolver: Resolver | None = None) -> dict[str, dict[str, Any]]:
+    """The template's resources of `kind`; with `resolver`, only those whose Condition holds."""
+    return {
+        k: v
+        for k, v in template["Resources"].items()
+        if v["Type"] == kind and (resolver is None or "Condition" not in v or resolver.condition(v["Condition"]))
+    }
 
 
 def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-local") -> dict[str, str]:
     """Create every table, bucket and secret the template defines; returns logical id -> name."""
     template = resolver.template
     ddb, s3, sm = clients("dynamodb"), clients("s3"), clients("secretsmanager")
-    for logical, resource in resources_of(template, "AWS::DynamoDB::Table").items():
+    for logical, resource in resources_of(template, "AWS::DynamoDB::Table", resolver).items():
         name = resolver.names.setdefault(logical, f"{prefix}-{logical}")
         props = resolver(resource["Properties"])
         if "SSESpecification" in props:  # CloudFormation spells it SSEEnabled, the API Enabled
@@ -138,7 +173,7 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
             ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
         if props.get("PointInTimeRecoverySpecification"):
             ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification=props["PointInTimeRecoverySpecification"])
-    for logical, resource in resources_of(template, "AWS::S3::Bucket").items():
+    for logical, resource in resources_of(template, "AWS::S3::Bucket", resolver).items():
         name = resolver.names.setdefault(logical, f"{prefix}-{logical}".lower())
         props = resolver(resource["Properties"])
         s3.create_bucket(Bucket=name)
@@ -157,7 +192,7 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
             s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
     # AWS::S3::BucketPolicy is not applied: its only statement denies requests without TLS, and
     # the local endpoints speak plain HTTP on 127.0.0.1 (tests/unit/test_template.py checks it).
-    for logical, resource in resources_of(template, "AWS::SecretsManager::Secret").items():
+    for logical, resource in resources_of(template, "AWS::SecretsManager::Secret", resolver).items():
         name = resolver.names.setdefault(logical, f"{prefix}/{logical}")
         length = resource["Properties"].get("GenerateSecretString", {}).get("PasswordLength", 32)
         sm.create_secret(Name=name, SecretString=secrets.token_urlsafe(length)[:length])

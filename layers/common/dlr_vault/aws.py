@@ -10,6 +10,7 @@ import boto3
 from botocore.config import Config
 
 from dlr_vault.dynamodb import DynamoDBJson
+from dlr_vault.search import NumberHasher
 
 _CONFIG = Config(
     retries={"mode": "standard"},  # attempts from AWS_MAX_ATTEMPTS (the template sets 5)
@@ -49,3 +50,9 @@ def _secrets() -> Any:
 def secret(name: str, max_age: int = 300) -> str:
     """A secret's SecretString, cached by Powertools for `max_age` seconds (key rotation lands within it)."""
     return _secrets().get(name, max_age=max_age)
+
+
+def number_hasher(secret_name: str) -> NumberHasher | None:
+    """The destination index's keyed hash, its key read from `secret_name` when first used (None: search is off).
+    Cached an hour like the cursor key; the key never changes (a new key would orphan every stored hash)."""
+    return NumberHasher(lambda: secret(secret_name, max_age=3600)) if secret_name else None

@@ -44,9 +44,9 @@ class CursorCodec:
         payload = json.dumps({"q": scope, "k": position.as_dict()}, separators=(",", ":")).encode()
         return f"{_b64(payload)}.{_b64(self._tag(payload))}"
 
-    def decode(self, token: str, scope: str) -> Position:
+    def decode(self, token: str, scope: str, max_length: int = MAX_CURSOR_LENGTH) -> Position:
         """The position the cursor stands for; raises InvalidCursor."""
-        if not token or len(token) > MAX_CURSOR_LENGTH or token.count(".") != 1:
+        if not token or len(token) > max_length or token.count(".") != 1:
             raise InvalidCursor("cursor is not valid")
         body, tag = token.split(".")
         try:

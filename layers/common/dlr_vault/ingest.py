@@ -332,7 +332,9 @@ class Collector:
         source, version = ("logs", 3) if kind == "logs" else ("reports", int(kind.removeprefix("v")))
         entries, lines = [], [to_json(r) for r in reports]
         for report, text in zip(reports, lines, strict=True):
-            entry = make_entry(report, version=version, raw_key=key, source=source, expires_at=expires_at, text=text)
+            entry = make_entry(
+                report, version=version, raw_key=key, source=source, expires_at=expires_at, text=text, search=self.index.search
+            )
             if entry is not None:
                 entries.append(entry)
             if kind != "logs":
@@ -364,7 +366,9 @@ def build_collector(settings: CollectorSettings) -> Collector:
     return Collector(
         InfobipClient(settings.base_url, api_key, settings.api_version, read_timeout=settings.read_timeout),
         Archive(settings.archive_bucket, aws.client("s3")),
-        ReportIndex(settings.reports_table, aws.client("dynamodb"), aws.dynamodb_batches()),
+        ReportIndex(
+            settings.reports_table, aws.client("dynamodb"), aws.dynamodb_batches(), search=aws.number_hasher(settings.search_key_secret)
+        ),
         RunState(settings.state_table, aws.client("dynamodb")),
         ReconcileState(settings.state_table, aws.client("dynamodb")),
         version=settings.api_version,
