@@ -10,7 +10,7 @@ PY313       ?= $(shell bash local/find-python313.sh)
 export PATH := $(abspath $(BIN)):$(if $(PY313),$(dir $(PY313)),):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv demo test unit lint static build validate bench report deploy lock clean
+.PHONY: help venv demo test unit lint static build validate bench report deploy backfill lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -59,6 +59,10 @@ bench: venv  ## benchmarks against moto server and the simulator; prints a table
 
 deploy: build  ## sam deploy (guided the first time)
 	$(BIN)/sam deploy $(if $(wildcard samconfig.toml),,--guided) $(DEPLOY_ARGS)
+
+backfill: venv  ## search attributes for items indexed before the search indexes: make backfill STACK=<stack> (resumable)
+	@test -n "$(STACK)" || { echo "usage: make backfill STACK=<stack name> [BACKFILL_ARGS=--max-pages N]"; exit 2; }
+	PYTHONPATH=layers/common $(BIN)/python -m dlr_vault.backfill --stack $(STACK) $(BACKFILL_ARGS)
 
 lock:  ## re-pin constraints.txt, the layer's and checkov's pins from a fresh resolve
 	rm -rf /tmp/dlr-vault-lock /tmp/dlr-vault-lock-layer
