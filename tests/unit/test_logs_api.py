@@ -241,6 +241,12 @@ def test_v1_takes_one_bulk_id_and_v3_several(api, v3):
     assert get(api, "/sms/3/logs", {"bulkId": ["BULK-001-3", "BULK-002-3"]}).status_code == 200
 
 
+def test_a_window_that_starts_after_now_is_empty(api, v3):
+    tomorrow = stamp(datetime.now(UTC) + timedelta(days=1))
+    for params in ({"destination": NUMBER}, {"bulkId": "BULK-001-3"}, {}, {"messageId": v3[0]["messageId"]}):
+        assert get(api, "/sms/3/logs", {**params, "sentSince": tomorrow}).json() == {"results": [], "cursor": {"limit": 50}}
+
+
 def test_timestamps_in_other_spellings_are_accepted(api, v3):
     for since in (
         "2026-11-22T10:00:00.000+0000",

@@ -199,7 +199,9 @@ class Logs:
             or query.sent_since
             or format_utc(max(datetime.fromisoformat(until) - WINDOW, datetime(1970, 1, 1, tzinfo=UTC)))
         )
-        if query.message_ids:
+        if since > until:  # sentSince after now with no sentUntil: nothing was sent in that window
+            page, left = _Page(self, query, since, until, ""), None
+        elif query.message_ids:
             page = _Page(self, query, since, until, "message_ids")
             left = self._by_ids(page, saved)
         elif query.destination is not None:
