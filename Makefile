@@ -10,7 +10,7 @@ PY313       ?= $(shell bash local/find-python313.sh)
 export PATH := $(abspath $(BIN)):$(if $(PY313),$(dir $(PY313)),):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv browser demo test unit suite typecheck smoke lint static build validate bench report screenshot deploy restore-fallback lock clean
+.PHONY: help venv browser demo test unit suite typecheck smoke lint static build validate bench report screenshot deploy restore-fallback backfill lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -80,6 +80,10 @@ smoke: venv  ## a short suite against a deployed stack: make smoke STACK=<name> 
 
 deploy: build  ## sam deploy (guided the first time)
 	$(BIN)/sam deploy $(if $(wildcard samconfig.toml),,--guided) $(DEPLOY_ARGS)
+
+backfill: venv  ## search attributes for items indexed before the search indexes: make backfill STACK=<stack> (resumable)
+	@test -n "$(STACK)" || { echo "usage: make backfill STACK=<stack name> [BACKFILL_ARGS=--max-pages N]"; exit 2; }
+	PYTHONPATH=layers/common $(BIN)/python -m dlr_vault.backfill --stack $(STACK) $(BACKFILL_ARGS)
 
 restore-fallback: venv  ## put pages S3 refused back into raw/ (STACK=<stack name>; docs/operations.md)
 	@test -n "$(STACK)" || { echo "usage: make restore-fallback STACK=<stack name>"; exit 2; }

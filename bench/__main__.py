@@ -33,12 +33,14 @@ from local.stack import ROOT, build_stack
 PRICES = {
     "dynamodb_write_per_million_wru": 0.625,  # on-demand write request units
     "dynamodb_read_per_million_rru": 0.125,  # on-demand read request units
+    "dynamodb_storage_per_gb_month": 0.25,  # DynamoDB Standard table class, beyond the first 25 GB
     "s3_put_per_thousand": 0.005,  # S3 Standard PUT/COPY/POST/LIST
     "s3_storage_per_gb_month": 0.023,  # S3 Standard, first 50 TB
     "lambda_arm64_per_gb_second": 0.0000133334,
     "lambda_per_million_requests": 0.20,
 }
 COLLECTOR_MEMORY_GB = 1.0  # CollectorFunction MemorySize in template.yaml
+SEARCHED_NUMBER = "41793026731"  # every 5,000th report goes to this number: the destination search's target
 
 
 def _free_port() -> int:
@@ -101,7 +103,10 @@ def ingest(moto: Moto, kind: str, reports: int, page_size: int) -> dict[str, Any
     """Fresh resources from the template, `reports` waiting at the simulator, one measured run."""
     clients = _clients(moto)
     with InfobipSimulator() as sim:
-        sim.add(make_reports(reports, bulks=max(1, reports // 5000), seed=11))
+        batch = make_reports(reports, bulks=max(1, reports // 5000), seed=11)
+        for report in batch[::5000]:
+            report.fields["to"] = SEARCHED_NUMBER
+        sim.add(batch)
         prefix = f"bench-{uuid.uuid4().hex[:6]}"
         params = {"InfobipBaseUrl": sim.base_url, "InfobipApiKeySecret": f"{prefix}/key", "PageSize": str(page_size)}
         stack = build_stack(clients, params, sim.api_key, prefix)
@@ -151,22 +156,112 @@ def http_request_cpu(moto: Moto, body_bytes: int, repeat: int = 300) -> float:
     return (time.process_time() - start) / repeat
 
 
-def item_write_units(run: dict[str, Any]) -> tuple[float, int]:
-    """Write units per report (table + bulk index, 1 KB each, rounded up) and stored bytes in S3."""
-    ddb, s3 = run["clients"]("dynamodb"), run["clients"]("s3")
-    items = ddb.scan(TableName=run["stack"].names["ReportsTable"], Limit=1000)["Items"]
+def _item_size(item: dict[str, Any]) -> int:
+    """DynamoDB's item size: UTF-8 name and string bytes; numbers about one byte per two digits, plus one."""
+    return sum(
+        len(name.encode()) + (len(value["S"].encode()) if "S" in value else len(value["N"]) // 2 + 1) for name, value in item.items()
+    )
 
-    def size(item: dict[str, Any]) -> int:
-        """DynamoDB's item size: UTF-8 name and string bytes; numbers about one byte per two digits, plus one."""
-        return sum(
-            len(name.encode()) + (len(value["S"].encode()) if "S" in value else len(value["N"]) // 2 + 1) for name, value in item.items()
+
+_OVERHEAD = 100  # bytes DynamoDB adds to every stored item, in the table and in each index
+
+
+def index_costs(run: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per report, mean write units and stored bytes of the table and of each index, for the items as
+    written now and as they were before the search indexes (without sentDay/toHash, and without
+    sentAt where there is no bulkId): measured on the stored items, priced in `kept_a_year`."""
+    from dlr_vault.index import BULK_INDEX
+    from dlr_vault.search import DESTINATION_INDEX, TIME_INDEX
+
+    items = run["clients"]("dynamodb").scan(TableName=run["stack"].names["ReportsTable"], Limit=1000)["Items"]
+    keys = {BULK_INDEX: ("bulkId", "sentAt"), DESTINATION_INDEX: ("toHash", "sentAt"), TIME_INDEX: ("sentDay", "sentAt")}
+    parts: dict[str, list[tuple[int, int]]] = {name: [] for name in ("table before", "bulk index before", "table", *keys)}
+    for item in items:
+        before = {k: v for k, v in item.items() if k not in ("sentDay", "toHash") and (k != "sentAt" or "bulkId" in item)}
+        for name, shape in (("table before", before), ("table", item)):
+            size = _item_size(shape) + _OVERHEAD
+            parts[name].append((math.ceil((size - _OVERHEAD) / 1024), size))
+        for name, shape in (("bulk index before", before), (BULK_INDEX, item)):
+            if "bulkId" in shape:  # projects every attribute
+                parts[name].append((math.ceil(_item_size(shape) / 1024), _item_size(shape) + _OVERHEAD))
+        for name in (DESTINATION_INDEX, TIME_INDEX):
+            if keys[name][0] in item:  # keys only: its own keys and the table's
+                entry = {k: item[k] for k in (*keys[name], "messageId")}
+                parts[name].append((1, _item_size(entry) + _OVERHEAD))
+                copies = 2 if "bulkId" in item else 1  # in the table, and in the bulk index's full copy
+                parts.setdefault(f"attribute {keys[name][0]}", []).append((0, copies * _item_size({keys[name][0]: item[keys[name][0]]})))
+    n = len(items)
+    return {name: {"wru": sum(w for w, _ in rows) / n, "bytes": sum(b for _, b in rows) / n} for name, rows in parts.items()}
+
+
+def kept_a_year(part: dict[str, float]) -> float:
+    """USD per million reports: written once and stored for twelve months (DynamoDB only)."""
+    writes = part["wru"] * PRICES["dynamodb_write_per_million_wru"]
+    storage = part["bytes"] * 1e6 / 1e9 * PRICES["dynamodb_storage_per_gb_month"] * 12
+    return writes + storage
+
+
+def logs_latency(moto: Moto, run: dict[str, Any], iterations: int) -> dict[str, tuple[float, float, float]]:
+    """Warm handler latency (p50/p99, ms) and DynamoDB items read per request (index entries plus
+    reports) of a destination search and of a one-hour range."""
+    from datetime import timedelta
+
+    from dlr_vault import aws
+    from local.api import ProxyEvents
+    from local.context import LocalLambdaContext
+    from local.infobip_sim import infobip_time, make_reports
+    from local.stack import load_handler, reset_runtime
+
+    os.environ.update(_env(moto))
+    os.environ.update(run["stack"].environment("LookupFunction"))
+    reset_runtime()
+    handler = load_handler("lookup").lambda_handler
+    first = datetime.strptime(make_reports(1, seed=11)[0].fields["sentAt"], "%Y-%m-%dT%H:%M:%S.%f%z")
+    hour = first + timedelta(seconds=run["reports"] * 3 / 2)  # the middle of the data: make_reports sends one every 3 s
+    api = ProxyEvents()
+
+    def at(moment: datetime) -> str:
+        return infobip_time(moment).replace("+", "%2B")
+
+    events = {
+        f"destination search ({SEARCHED_NUMBER})": api.event(
+            "GET", f"/sms/3/logs?destination={SEARCHED_NUMBER}&sentSince={at(first - timedelta(days=1))}", {}
+        ),
+        "one-hour range (limit 1000)": api.event(
+            "GET", f"/sms/3/logs?sentSince={at(hour)}&sentUntil={at(hour + timedelta(hours=1))}&limit=1000", {}
+        ),
+    }
+    read = {"items": 0}
+
+    def queried(parsed: dict[str, Any], **_: Any) -> None:
+        read["items"] += parsed.get("Count", 0)
+
+    def batch_read(request: Any, **_: Any) -> None:
+        read["items"] += sum(len(t["Keys"]) for t in json.loads(request.body)["RequestItems"].values())
+
+    events_of = aws.client("dynamodb").meta.events
+    events_of.register("after-call.dynamodb.Query", queried, unique_id="bench-query")
+    events_of.register("before-send.dynamodb.BatchGetItem", batch_read, unique_id="bench-batch")
+    out = {}
+    for name, event in events.items():
+        answer = handler(event, LocalLambdaContext())  # warm
+        assert answer["statusCode"] == 200, answer["body"]
+        results = len(json.loads(answer["body"])["results"])
+        samples, reads = [], []
+        for _ in range(iterations):
+            read["items"] = 0
+            start = time.perf_counter()
+            handler(event, LocalLambdaContext())
+            samples.append((time.perf_counter() - start) * 1000)
+            reads.append(read["items"])
+        samples.sort()
+        out[name] = (
+            samples[len(samples) // 2],
+            samples[min(len(samples) - 1, math.ceil(len(samples) * 0.99) - 1)],
+            statistics.mean(reads),
+            results,
         )
-
-    per_item = statistics.mean(math.ceil(size(i) / 1024) for i in items)
-    stored = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=run["stack"].names["ArchiveBucket"]):
-        stored += sum(o["Size"] for o in page.get("Contents", []))
-    return per_item * 2, stored
+    return out
 
 
 def lookup_latency(moto: Moto, run: dict[str, Any], iterations: int) -> dict[str, float]:
@@ -330,7 +425,11 @@ def run_all(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, s
     others = ", ".join(f"{op} {n:,.0f}" for op, n in per_10k.items() if op not in ("dynamodb:BatchWriteItem", "s3:PutObject"))
     row("other AWS requests per 10,000 reports", others)
 
-    wru_per_report, stored = item_write_units(counted)
+    costs = index_costs(counted)
+    wru_per_report = sum(part["wru"] for name, part in costs.items() if "before" not in name)
+    stored = 0
+    for page in counted["clients"]("s3").get_paginator("list_objects_v2").paginate(Bucket=counted["stack"].names["ArchiveBucket"]):
+        stored += sum(o["Size"] for o in page.get("Contents", []))
     million = 1_000_000
     scale = million / args.count_reports
     dynamo_writes = wru_per_report * million * PRICES["dynamodb_write_per_million_wru"] / million
@@ -341,9 +440,37 @@ def run_all(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, s
     total = dynamo_writes + dynamo_reads + s3_puts + s3_store + lambda_cost
     row(
         "cost per million reports (USD, us-east-1 list prices)",
-        f"{total:.2f}: DynamoDB writes {dynamo_writes:.2f} ({wru_per_report:.2f} WRU/report incl. index), "
+        f"{total:.2f}: DynamoDB writes {dynamo_writes:.2f} ({wru_per_report:.2f} WRU/report incl. indexes), "
         f"reads {dynamo_reads:.2f}, S3 PUTs {s3_puts:.3f}, S3 storage {s3_store:.4f}/month, Lambda {lambda_cost:.3f}",
     )
+
+    from dlr_vault.index import BULK_INDEX
+    from dlr_vault.search import DESTINATION_INDEX, TIME_INDEX
+
+    before = kept_a_year(costs["table before"]) + kept_a_year(costs["bulk index before"])
+    growth = (
+        kept_a_year(costs["table"]) + kept_a_year(costs[BULK_INDEX]) - before
+    )  # the new attributes, in the table and the bulk index's copy
+    added = {"destination": (DESTINATION_INDEX, "toHash"), "time": (TIME_INDEX, "sentDay")}
+    marginal = {
+        path: kept_a_year(costs[index]) + kept_a_year({"wru": 0, "bytes": costs[f"attribute {attribute}"]["bytes"]})
+        for path, (index, attribute) in added.items()
+    }
+    table_bytes = costs["table"]["bytes"] - costs["table before"]["bytes"]
+    row(
+        "DynamoDB per million reports kept a year (writes + 12 months of storage), before the search indexes",
+        f"{before:.2f} USD: table {kept_a_year(costs['table before']):.2f} ({costs['table before']['bytes']:.0f} B, "
+        f"{costs['table before']['wru']:.2f} WRU), bulk index (ALL) {kept_a_year(costs['bulk index before']):.2f}",
+    )
+    row(
+        "... with the search indexes (SearchIndexes=all, keys only)",
+        f"{before + growth + sum(kept_a_year(costs[i]) for i, _ in added.values()):.2f} USD: destination index "
+        f"{kept_a_year(costs[DESTINATION_INDEX]):.2f} ({costs[DESTINATION_INDEX]['bytes']:.0f} B, 1 WRU), time index "
+        f"{kept_a_year(costs[TIME_INDEX]):.2f} ({costs[TIME_INDEX]['bytes']:.0f} B, 1 WRU), their keys in the table and the "
+        f"bulk index's copy {growth:.2f} (+{table_bytes:.0f} B per item)",
+    )
+    for path, cost in marginal.items():
+        row(f"marginal cost of the {path} index per million reports kept a year", f"{cost:.2f} USD", "<= 0.80", cost <= 0.80)
 
     floor = cpu_floor(main_run["sim_pages"])
     per_report, floor_per = main_run["cpu"] / args.reports * 1e6, floor / args.reports * 1e6
@@ -372,6 +499,11 @@ def run_all(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, s
     row("lookup warm latency, messageId (handler, moto server)", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms", "p99 <= 20 ms", p99 <= 20)
     p50, p99 = latency["bulk page of 1000"]
     row(f"lookup warm latency, bulk page ({latency['bulk results']} reports)", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    for name, (p50, p99, reads, results) in logs_latency(moto, main_run, max(20, args.lookups // 10)).items():
+        row(
+            f"logs warm latency, {name} (handler, moto server)",
+            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms; {reads:,.0f} DynamoDB items read per request for {results} results",
+        )
 
     if not args.skip_build:
         sam_build()

@@ -26,6 +26,7 @@ from typing import Any
 
 CONSOLE_USER = "support"
 INFOBIP_SECRET = "dlr-vault/infobip-api-key"  # noqa: S105 - a secret name, not a secret
+SEED_NUMBER = "41793026731"  # the number in Infobip's own delivery report examples (../shared/seeds)
 
 
 def _port_free(port: int) -> bool:
@@ -122,7 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     sim = InfobipSimulator().start()
     two_days = datetime.now(UTC) - timedelta(hours=47)  # what Infobip can still hold: the last 48 hours
-    sim.add(make_reports(args.reports, bulks=7, seed=1, updates=args.reports // 20, start=two_days, spacing=47 * 3600 / args.reports))
+    reports = make_reports(args.reports, bulks=7, seed=1, updates=args.reports // 20, start=two_days, spacing=47 * 3600 / args.reports)
+    to_seed = {r.fields["messageId"] for r in reports[1 : args.reports : max(1, args.reports // 3)]}
+    for report in reports:  # three messages (and their later reports) to the seed's number, to search for
+        if report.fields["messageId"] in to_seed:
+            report.fields["to"] = SEED_NUMBER
+    sim.add(reports)
     print(f"moto (AWS) on {endpoint}; Infobip simulator on {sim.base_url} holding {len(sim.pending)} unread reports")
 
     from dlr_vault import aws
@@ -168,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         f"/sms/1/reports?messageId={first['messageId']}",
         f"/sms/3/reports?bulkId={first['bulkId']}&limit=2",
         f"/reports/{first['messageId']}",
+        f"/sms/3/logs?destination={SEED_NUMBER}",
     ]
     print(f"\nlookup API on {api.url} (x-api-key: {api_key}, made for this run); try:")
     for path in examples:
@@ -178,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
 
         for path in examples:
             response = requests.get(api.url + path, headers={"x-api-key": api_key}, timeout=10)
-            print(f"checked GET {path}: {response.status_code}, {len(response.content)} bytes")
+            results = response.json().get("results") if response.ok else None
+            found = f", {len(results)} results" if isinstance(results, list) else ""
+            print(f"checked GET {path}: {response.status_code}, {len(response.content)} bytes{found}")
         token = sign_in(endpoint, client, CONSOLE_USER, password)
         for path in ("/console", f"/console/api/bulks/{first['bulkId']}/summary"):
             response = requests.get(api.url + path, headers={"Authorization": token}, timeout=10)

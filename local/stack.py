@@ -20,6 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 REGION = "us-east-1"
+NO_VALUE = "AWS::NoValue"  # Ref AWS::NoValue: the list element or property it stands for is left out
 ACCOUNT = "123456789012"
 
 
@@ -100,15 +101,19 @@ class Resolver:
         return self.names[name]
 
     def __call__(self, value: Any) -> Any:
+        resolved = self._resolve(value)
+        return None if resolved == NO_VALUE else resolved
+
+    def _resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [v for v in map(self, value) if v != NO_VALUE]
+            return [v for v in map(self._resolve, value) if v != NO_VALUE]
         if not isinstance(value, dict):
             return value
         if set(value) == {"Ref"}:
             return self.ref(value["Ref"])
         if set(value) == {"Fn::If"}:
             name, when_true, when_false = value["Fn::If"]
-            return self(when_true if self.condition(name) else when_false)
+            return self._resolve(when_true if self.condition(name) else when_false)
         if set(value) == {"Fn::GetAtt"}:
             logical, attribute = value["Fn::GetAtt"]
             return self.arn(logical) if attribute == "Arn" else self.names[logical]
@@ -122,17 +127,19 @@ class Resolver:
                 replacement = self.arn(logical) if attribute == "Arn" else self.ref(token)
                 text = text[:start] + replacement + text[end + 1 :]
             return text
-        resolved = {k: self(v) for k, v in value.items()}
+        resolved = {k: self._resolve(v) for k, v in value.items()}
         return {k: v for k, v in resolved.items() if v != NO_VALUE}
 
 
-NO_VALUE = "AWS::NoValue"
-
-
-def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    """The template's resources of `kind`. `Fn::ForEach::` entries (the API's per-consumer keys
-    and usage plans) expand to API Gateway resources, which the local stack does not create."""
-    return {k: v for k, v in template["Resources"].items() if not k.startswith("Fn::ForEach::") and v["Type"] == kind}
+def resources_of(template: dict[str, Any], kind: str, resolver: Resolver | None = None) -> dict[str, dict[str, Any]]:
+    """The template's resources of `kind`; with `resolver`, only those whose Condition holds.
+    `Fn::ForEach::` entries (the API's per-consumer keys and usage plans) expand to API Gateway
+    resources, which the local stack does not create."""
+    return {
+        k: v
+        for k, v in template["Resources"].items()
+        if not k.startswith("Fn::ForEach::") and v["Type"] == kind and (resolver is None or resolver.exists(k))
+    }
 
 
 def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-local") -> dict[str, str]:
@@ -144,7 +151,7 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
         if resolver.exists(logical):
             key = clients("kms").create_key(Description=resolver(resource["Properties"]["Description"]))
             resolver.names[logical] = key["KeyMetadata"]["Arn"]
-    for logical, resource in resources_of(template, "AWS::DynamoDB::Table").items():
+    for logical, resource in resources_of(template, "AWS::DynamoDB::Table", resolver).items():
         name = resolver.names.setdefault(logical, f"{prefix}-{logical}")
         props = resolver(resource["Properties"])
         if "SSESpecification" in props:  # CloudFormation spells it SSEEnabled, the API Enabled
@@ -169,7 +176,7 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
             ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
         if props.get("PointInTimeRecoverySpecification"):
             ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification=props["PointInTimeRecoverySpecification"])
-    for logical, resource in resources_of(template, "AWS::S3::Bucket").items():
+    for logical, resource in resources_of(template, "AWS::S3::Bucket", resolver).items():
         name = resolver.names.setdefault(logical, f"{prefix}-{logical}".lower())
         props = resolver(resource["Properties"])
         s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=bool(props.get("ObjectLockEnabled")))
@@ -193,7 +200,7 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
     # AWS::S3::BucketPolicy is not applied: moto does not evaluate bucket policies, and the TLS-only
     # statement would refuse the local endpoints' plain HTTP on 127.0.0.1. tests/unit/test_template.py
     # checks the policies; the collector's side of write-once raw/ (If-None-Match) runs on moto.
-    for logical, resource in resources_of(template, "AWS::SecretsManager::Secret").items():
+    for logical, resource in resources_of(template, "AWS::SecretsManager::Secret", resolver).items():
         name = resolver.names.setdefault(logical, f"{prefix}/{logical}")
         length = resource["Properties"].get("GenerateSecretString", {}).get("PasswordLength", 32)
         sm.create_secret(Name=name, SecretString=secrets.token_urlsafe(length)[:length])

@@ -1,4 +1,4 @@
-"""Lookup API: read-only, Infobip-compatible delivery reports by messageId or bulkId.
+"""Lookup API: read-only, Infobip-compatible delivery reports by messageId or bulkId, and logs searches.
 
 Routes are Powertools `APIGatewayRestResolver` handlers; validation and paging live in
 `dlr_vault.lookup`, and every refusal is answered in Infobip's error body, never a stack trace.
@@ -22,12 +22,15 @@ from dlr_vault.audit import audit_record
 from dlr_vault.config import LookupSettings
 from dlr_vault.cursor import CursorCodec
 from dlr_vault.index import ReportIndex
+from dlr_vault.logs import Logs
+from dlr_vault.logs_index import LogsIndex
+from dlr_vault.logs_query import parse_logs_query
 from dlr_vault.lookup import ApiError, Lookup, error_body, parse_query
 from dlr_vault.observability import logger
 
 app = APIGatewayRestResolver()
 OPENAPI = Path(dlr_vault.__file__).with_name("openapi.json")
-ROUTES = ("/sms/1/reports", "/sms/3/reports", "/openapi.json")
+ROUTES = ("/sms/1/reports", "/sms/3/reports", "/sms/1/logs", "/sms/3/logs", "/openapi.json")
 _PATH_ROUTES = re.compile(r"/reports/[^/]+|/bulks/[^/]+/summary")
 
 
@@ -38,6 +41,20 @@ def lookup() -> Lookup:
     return Lookup(
         ReportIndex(settings.reports_table, aws.client("dynamodb"), aws.dynamodb_batches()),
         CursorCodec(lambda fresh: aws.secret_stages(cursor_key, max_age=3600, force=fresh)),
+    )
+
+
+@cache
+def logs() -> Logs:
+    settings = LookupSettings.from_env()
+    hasher = aws.number_hasher(settings.search_key_secret) if settings.search_indexes != "none" else None
+    reads = lookup()
+    return Logs(
+        reads.index,
+        LogsIndex(settings.reports_table, aws.client("dynamodb")),
+        reads.cursors,
+        hasher,
+        by_time=settings.search_indexes == "all",
     )
 
 
@@ -53,6 +70,16 @@ def reports_v1() -> dict[str, Any]:
 @app.get("/sms/3/reports")
 def reports_v3() -> dict[str, Any]:
     return lookup().reports(parse_query(app.current_event.multi_value_query_string_parameters), version=3)
+
+
+@app.get("/sms/1/logs")
+def logs_v1() -> dict[str, Any]:
+    return logs().search(parse_logs_query(app.current_event.multi_value_query_string_parameters, 1), version=1)
+
+
+@app.get("/sms/3/logs")
+def logs_v3() -> dict[str, Any]:
+    return logs().search(parse_logs_query(app.current_event.multi_value_query_string_parameters, 3), version=3)
 
 
 @app.get("/reports/<message_id>")

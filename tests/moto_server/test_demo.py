@@ -22,11 +22,12 @@ def test_demo_pulls_archives_indexes_and_serves_the_reports_back():
     out = done.stdout
     assert "630 reports pulled, 630 archived, 630 indexed in 3 pages" in out
     assert re.search(r"\s630 reports so far, page stored [0-9.]+ s after its fetch -> raw/", out)
-    assert out.count("curl -s -H 'x-api-key:") == 3
+    assert out.count("curl -s -H 'x-api-key:") == 4
     assert re.findall(r"checked GET (\S+): (\d+)", out) == [
         ("/sms/1/reports?messageId=msg-1-0000000", "200"),
         ("/sms/3/reports?bulkId=BULK-000-1&limit=2", "200"),
         ("/reports/msg-1-0000000", "200"),
+        ("/sms/3/logs?destination=41793026731", "200"),
     ]
     password = re.search(r"support console on http://127\.0\.0\.1:\d+/console; sign in as support with password (\S+)", out)
     assert password and len(password.group(1)) >= 14
@@ -34,6 +35,7 @@ def test_demo_pulls_archives_indexes_and_serves_the_reports_back():
         ("/console", "200"),
         ("/console/api/bulks/BULK-000-1/summary", "200"),
     ]
+    assert re.search(r"checked GET /sms/3/logs\?destination=41793026731: 200, \d+ bytes, 3 results", out)
     assert '{"_aws"' not in out and "Traceback" not in done.stderr
     report = subprocess.run([sys.executable, "-m", "analytics"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert report.returncode == 0, report.stderr[-2000:]

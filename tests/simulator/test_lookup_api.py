@@ -219,6 +219,8 @@ SAMPLE_EVENTS = {
     "lookup_report_by_id.json": "messageId",
     "lookup_bulk_summary.json": "byStatusGroup",
     "lookup_openapi.json": "openapi",
+    "lookup_logs_v1.json": "results",
+    "lookup_logs_v3.json": "cursor",
 }
 
 

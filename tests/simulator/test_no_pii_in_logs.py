@@ -17,7 +17,17 @@ def test_no_phone_number_or_key_reaches_the_logs(make_stack, sim, collect, api, 
     collect()
     load_handler("collector").lambda_handler(load_event("reconcile.json"), FakeLambdaContext())
     first = sim.handed_out[0]
-    for path in (f"/reports/{first['messageId']}", f"/sms/1/reports?bulkId={first['bulkId']}&limit=100", "/sms/1/reports?limit=0"):
+    searches = (
+        f"/sms/3/logs?destination={first['to']}",
+        f"/sms/1/logs?to={first['to']}&limit=0",
+        f"/sms/3/logs?destination={first['to']}x",
+    )
+    for path in (
+        f"/reports/{first['messageId']}",
+        f"/sms/1/reports?bulkId={first['bulkId']}&limit=100",
+        "/sms/1/reports?limit=0",
+        *searches,
+    ):
         assert requests.get(api.url + path, headers={"x-api-key": LOCAL_API_KEY}, timeout=10).status_code in (200, 400, 404)
     with aws_failing(stack.clients("dynamodb"), "GetItem", status=500, code="InternalServerError"):
         assert requests.get(f"{api.url}/reports/x", headers={"x-api-key": LOCAL_API_KEY}, timeout=10).status_code == 500

@@ -12,6 +12,7 @@ import pytest
 
 from dlr_vault.config import CollectorSettings, LookupSettings
 from dlr_vault.index import BULK_INDEX
+from dlr_vault.search import DESTINATION_INDEX, TIME_INDEX
 from local.stack import ROOT, Resolver, function_environment, load_template
 
 TEMPLATE = load_template()
@@ -45,11 +46,22 @@ def expanded(**parameters: str) -> dict[str, Any]:
     return _expanded(frozenset(parameters.items()))
 
 
+def _statements(listed: list[Any]) -> list[dict[str, Any]]:
+    """Policy statements, those under `Fn::If` included (the branch that is not AWS::NoValue)."""
+    out = []
+    for statement in listed:
+        if set(statement) == {"Fn::If"}:
+            out.extend(s for s in statement["Fn::If"][1:] if s != {"Ref": "AWS::NoValue"})
+        else:
+            out.append(statement)
+    return out
+
+
 def role_actions(function: str, **parameters: str) -> set[str]:
     role = expanded(**parameters)["Resources"][f"{function}Role"]["Properties"]
     actions = set()
     for policy in role.get("Policies", []):
-        for statement in policy["PolicyDocument"]["Statement"]:
+        for statement in _statements(policy["PolicyDocument"]["Statement"]):
             listed = statement["Action"]
             actions.update([listed] if isinstance(listed, str) else listed)
     return actions
@@ -100,7 +112,7 @@ def test_table_key_index_pitr_sse_ttl_and_retention():
     table = RESOURCES["ReportsTable"]
     props = table["Properties"]
     assert props["KeySchema"] == [{"AttributeName": "messageId", "KeyType": "HASH"}]
-    (gsi,) = props["GlobalSecondaryIndexes"]
+    gsi = props["GlobalSecondaryIndexes"][0]
     assert gsi["IndexName"] == BULK_INDEX
     assert gsi["KeySchema"] == [{"AttributeName": "bulkId", "KeyType": "HASH"}, {"AttributeName": "sentAt", "KeyType": "RANGE"}]
     assert props["BillingMode"] == "PAY_PER_REQUEST"
@@ -123,14 +135,53 @@ def test_bucket_versioned_encrypted_private_tls_only_tiered_and_retained():
     assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_lookup_role_can_only_read_the_table_and_its_cursor_key():
-    assert role_actions("LookupFunction") == {"dynamodb:GetItem", "dynamodb:Query", "secretsmanager:GetSecretValue"}
-    statements = RESOURCES["LookupFunction"]["Properties"]["Policies"][0]["Statement"]
-    read = next(s for s in statements if s["Sid"] == "ReadReports")
-    assert read["Resource"][1] == {"Fn::Sub": "${ReportsTable.Arn}/index/" + BULK_INDEX}
+def test_lookup_role_can_only_read_the_table_its_indexes_and_its_two_keys():
+    assert role_actions("LookupFunction") == {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "secretsmanager:GetSecretValue",
+    }
+    statements = {s["Sid"]: s for s in _statements(RESOURCES["LookupFunction"]["Properties"]["Policies"][0]["Statement"])}
+    assert statements["ReadReports"]["Resource"][1:] == [
+        {"Fn::Sub": "${ReportsTable.Arn}/index/" + name} for name in (BULK_INDEX, DESTINATION_INDEX, TIME_INDEX)
+    ]
+    assert statements["ReadCursorKey"]["Resource"] == {"Ref": "CursorKeySecret"}
+    assert statements["ReadSearchKey"]["Resource"] == {"Ref": "SearchKeySecret"}
 
 
-def test_collector_role_writes_only_its_table_prefixes_and_state_and_reads_one_secret():
+def _resolved(search_indexes: str) -> Resolver:
+    resolver = Resolver(
+        TEMPLATE, {"InfobipBaseUrl": "https://x.api.infobip.com", "InfobipApiKeySecret": "s", "SearchIndexes": search_indexes}
+    )
+    resolver.names.update({k: k for k in RESOURCES})
+    return resolver
+
+
+@pytest.mark.parametrize(
+    ("search_indexes", "indexes"),
+    [("all", [DESTINATION_INDEX, TIME_INDEX]), ("destination", [DESTINATION_INDEX]), ("none", [])],
+)
+def test_search_indexes_are_keys_only_and_switched_by_one_parameter(search_indexes, indexes):
+    resolver = _resolved(search_indexes)
+    table = resolver(RESOURCES["ReportsTable"]["Properties"])
+    gsis = {g["IndexName"]: g for g in table["GlobalSecondaryIndexes"]}
+    assert list(gsis) == [BULK_INDEX, *indexes]  # with "none", the table of the original pair
+    assert all(gsis[name]["Projection"] == {"ProjectionType": "KEYS_ONLY"} for name in indexes)
+    assert {a["AttributeName"] for a in table["AttributeDefinitions"]} == {
+        k["AttributeName"] for g in gsis.values() for k in g["KeySchema"]
+    } | {"messageId"}
+    on = search_indexes != "none"
+    assert resolver.condition(RESOURCES["SearchKeySecret"]["Condition"]) is on
+    assert RESOURCES["SearchKeySecret"]["DeletionPolicy"] == "Retain"  # a new key orphans every stored hash
+    for function in ("CollectorFunction", "LookupFunction"):
+        assert bool(function_environment(resolver, function)["SEARCH_KEY_SECRET"]) is on
+        statements = resolver(RESOURCES[function]["Properties"]["Policies"][0]["Statement"])
+        assert ("ReadSearchKey" in {s["Sid"] for s in statements}) is on
+    assert TEMPLATE["Parameters"]["SearchIndexes"]["Default"] == "all"
+
+
+def test_collector_role_writes_only_its_table_prefixes_and_state_and_reads_its_secrets():
     actions = role_actions("CollectorFunction")
     assert actions == {
         "dynamodb:BatchWriteItem",
@@ -144,13 +195,17 @@ def test_collector_role_writes_only_its_table_prefixes_and_state_and_reads_one_s
         "secretsmanager:GetSecretValue",
         "sqs:SendMessage",
     }
-    statements = {s["Sid"]: s for s in RESOURCES["CollectorFunction"]["Properties"]["Policies"][0]["Statement"] if "Sid" in s}
+    statements = {s["Sid"]: s for s in _statements(RESOURCES["CollectorFunction"]["Properties"]["Policies"][0]["Statement"]) if "Sid" in s}
     assert [r["Fn::Sub"] for r in statements["WriteArchive"]["Resource"]] == [
         "${ArchiveBucket.Arn}/raw/*",
         "${ArchiveBucket.Arn}/reports/*",
         "${ArchiveBucket.Arn}/health/*",
     ]
     assert not any(str(s.get("Resource")) == "*" for s in statements.values())
+    reads = [
+        s for s in _statements(RESOURCES["CollectorFunction"]["Properties"]["Policies"][0]["Statement"]) if s["Sid"] == "ReadSearchKey"
+    ]
+    assert [s["Resource"] for s in reads] == [{"Ref": "SearchKeySecret"}]  # the search key, nothing more
 
 
 def test_api_requires_a_key_per_consumer_with_a_throttled_usage_plan_and_outputs_url_and_key_ids():

@@ -9,7 +9,17 @@ import pytest
 from local.stack import load_template
 from tests.unit.test_template import RESOURCES, expanded, role_actions
 
-CALLER_ROUTES = ("/sms/1/reports", "/sms/3/reports", "/reports/{messageId}", "/openapi.json", "/bulks/{bulkId}/summary", "/{proxy+}", "/")
+CALLER_ROUTES = (
+    "/sms/1/reports",
+    "/sms/3/reports",
+    "/sms/1/logs",
+    "/sms/3/logs",
+    "/reports/{messageId}",
+    "/openapi.json",
+    "/bulks/{bulkId}/summary",
+    "/{proxy+}",
+    "/",
+)
 
 
 def _api(**parameters: str) -> dict:

@@ -11,6 +11,7 @@ import boto3
 from botocore.config import Config
 
 from dlr_vault.dynamodb import DynamoDBJson
+from dlr_vault.search import NumberHasher
 
 if TYPE_CHECKING:  # boto3-stubs: dev-only, the layer does not ship them
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -89,3 +90,9 @@ def secret_stages(name: str, max_age: int = 3600, *, force: bool = False) -> lis
         values.append(secrets.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")["SecretString"])
     _stages_read()[name] = (time.monotonic(), values)
     return values
+
+
+def number_hasher(secret_name: str) -> NumberHasher | None:
+    """The destination index's keyed hash, its key read from `secret_name` when first used (None: search is off).
+    Cached an hour like the cursor key; the key never changes (a new key would orphan every stored hash)."""
+    return NumberHasher(lambda: secret(secret_name, max_age=3600)) if secret_name else None

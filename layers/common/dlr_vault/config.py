@@ -68,6 +68,7 @@ class CollectorSettings:
     fallback_table: str
     read_timeout: float
     poll_interval: float = 0.0
+    search_key_secret: str = ""  # empty: the search indexes are off and items carry no search attributes
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> CollectorSettings:
@@ -86,17 +87,31 @@ class CollectorSettings:
             fallback_table=_require(env, "FALLBACK_TABLE"),
             read_timeout=float(_integer(env, "INFOBIP_READ_TIMEOUT", 20, 1, 300)),
             poll_interval=float(_integer(env, "POLL_INTERVAL_SECONDS", 0, 0, 30)),
+            search_key_secret=env.get("SEARCH_KEY_SECRET", "").strip(),
         )
+
+
+SEARCH_INDEXES = ("all", "destination", "none")  # the SearchIndexes template parameter
 
 
 @dataclass(frozen=True)
 class LookupSettings:
     reports_table: str
     cursor_key_secret: str
+    search_key_secret: str = ""
+    search_indexes: str = "none"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> LookupSettings:
+        indexes = env.get("SEARCH_INDEXES", "").strip() or "none"
+        if indexes not in SEARCH_INDEXES:
+            raise ConfigError(f"SEARCH_INDEXES must be one of {', '.join(SEARCH_INDEXES)}, got {indexes!r}")
+        key = env.get("SEARCH_KEY_SECRET", "").strip()
+        if indexes != "none" and not key:
+            raise ConfigError("SEARCH_KEY_SECRET is required when SEARCH_INDEXES is not none")
         return cls(
             reports_table=_require(env, "REPORTS_TABLE"),
             cursor_key_secret=_require(env, "CURSOR_KEY_SECRET"),
+            search_key_secret=key,
+            search_indexes=indexes,
         )

@@ -67,9 +67,9 @@ class CursorCodec:
             found = next((k for k in self._keys(True) if hmac.compare_digest(_key_id(k), key_id)), None)
         return found
 
-    def decode(self, token: str, scope: str) -> Position:
+    def decode(self, token: str, scope: str, max_length: int = MAX_CURSOR_LENGTH) -> Position:
         """The position the cursor stands for; raises InvalidCursor."""
-        if not token or len(token) > MAX_CURSOR_LENGTH or token.count(".") != 2:
+        if not token or len(token) > max_length or token.count(".") != 2:
             raise InvalidCursor("cursor is not valid")
         key_id, body, tag = token.split(".")
         try:

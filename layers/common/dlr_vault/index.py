@@ -13,10 +13,12 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dlr_vault.dynamodb import DynamoDBJson
 from dlr_vault.reports import Report, parse_timestamp, status_group, storable, to_json
+from dlr_vault.search import NumberHasher, day_key, normalise_number, time_shard
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,6 +30,7 @@ _BATCH_GET = 100
 _MAX_ATTEMPTS = 8
 _MAX_TEXT_BYTES = 380_000  # DynamoDB's item limit is 400 KB, attribute names and the other fields included
 _MAX_TEXT_CHARS = _MAX_TEXT_BYTES // 4  # below this many characters no UTF-8 text can reach the limit
+SEARCH_ATTRIBUTES = ("sentAt", "sentDay", "toHash")  # written only when the search indexes are on
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,19 @@ class Entry:
         return self.done_at, self.item["source"]["S"] == "reports"
 
 
-def make_entry(report: Report, *, version: int, raw_key: str, source: str, expires_at: int | None, text: str | None = None) -> Entry | None:
+def make_entry(
+    report: Report,
+    *,
+    version: int,
+    raw_key: str,
+    source: str,
+    expires_at: int | None,
+    text: str | None = None,
+    search: NumberHasher | None = None,
+) -> Entry | None:
     """The index item for `report` (`text`: its JSON, if already made); None without a messageId
-    DynamoDB can key, or when the report is too large for a DynamoDB item (raw/ keeps it)."""
+    DynamoDB can key, or when the report is too large for a DynamoDB item (raw/ keeps it).
+    With `search` (the search indexes are on) it also carries what they are keyed by."""
     message_id = report.get("messageId")
     if not storable(message_id):
         return None
@@ -119,13 +132,26 @@ def make_entry(report: Report, *, version: int, raw_key: str, source: str, expir
     }
     if done_at:
         item["doneAt"] = {"S": done_at}
+    sent_at = parse_timestamp(report.get("sentAt")) or done_at or _EPOCH
     bulk_id = report.get("bulkId")
     if storable(bulk_id):  # otherwise the report is still found by its messageId
         item["bulkId"] = {"S": bulk_id}
-        item["sentAt"] = {"S": parse_timestamp(report.get("sentAt")) or done_at or _EPOCH}
+        item["sentAt"] = {"S": sent_at}
+    if search is not None:
+        item.update(_search_fields(report, message_id, sent_at, search))
     if expires_at:
         item["expiresAt"] = {"N": str(expires_at)}
     return Entry(message_id, done_at, item, text)
+
+
+def _search_fields(report: Report, message_id: str, sent_at: str, search: NumberHasher) -> dict[str, Any]:
+    """`sentAt` on every item, its sharded day (time index) and the keyed hash of `to` (destination
+    index; sparse: a report without a number in `to` is not in it). `to` itself stays in the report."""
+    fields = {"sentAt": {"S": sent_at}, "sentDay": {"S": day_key(sent_at[:10], time_shard(message_id))}}
+    number = normalise_number(report.get("to"))
+    if number is not None:
+        fields["toHash"] = {"S": search.of(number)}
+    return fields
 
 
 def latest_per_message(entries: Iterable[Entry]) -> dict[str, Entry]:
@@ -140,9 +166,16 @@ def latest_per_message(entries: Iterable[Entry]) -> dict[str, Entry]:
 
 class ReportIndex:
     def __init__(
-        self, table: str, dynamodb: DynamoDBClient, batches: DynamoDBJson, sleep: Callable[[float], None] = time.sleep, workers: int = 8
+        self,
+        table: str,
+        dynamodb: DynamoDBClient,
+        batches: DynamoDBJson,
+        sleep: Callable[[float], None] = time.sleep,
+        workers: int = 8,
+        search: NumberHasher | None = None,
     ) -> None:
         self.table = table
+        self.search = search  # what entries are made with: None while the search indexes are off
         self._ddb = dynamodb
         self._batches = batches
         self._sleep = sleep
@@ -168,6 +201,14 @@ class ReportIndex:
         batches = [[{"PutRequest": {"Item": e.item}} for e in fresh[i : i + _BATCH_WRITE]] for i in range(0, len(fresh), _BATCH_WRITE)]
         self._map(self._batch_write, batches)
         return fresh, len(latest) - len(fresh)
+
+    def get_many(self, message_ids: list[str]) -> dict[str, StoredReport]:
+        """The indexed ones of `message_ids` (eventually consistent; 100 keys a request, concurrently)."""
+        chunks = [message_ids[i : i + _BATCH_GET] for i in range(0, len(message_ids), _BATCH_GET)]
+        found: dict[str, StoredReport] = {}
+        for items in self._map(partial(self._batch_get, consistent=False), chunks):
+            found.update((item["messageId"]["S"], StoredReport._of(item)) for item in items)
+        return found
 
     def get(self, message_id: str) -> StoredReport | None:
         item = self._ddb.get_item(TableName=self.table, Key={"messageId": {"S": message_id}}).get("Item")
@@ -212,29 +253,23 @@ class ReportIndex:
     def _stored_ranks(self, message_ids: list[str]) -> dict[str, tuple[str, bool]]:
         """The stored rank (see `Entry.rank`) of those of `message_ids` that are indexed."""
         chunks = [message_ids[i : i + _BATCH_GET] for i in range(0, len(message_ids), _BATCH_GET)]
+        ranks: dict[str, Any] = {"ProjectionExpression": "messageId, doneAt, #src", "ExpressionAttributeNames": {"#src": "source"}}
         stored: dict[str, tuple[str, bool]] = {}
-        for part in self._map(self._batch_get, chunks):
-            stored.update(part)
+        for items in self._map(partial(self._batch_get, consistent=True, **ranks), chunks):
+            for item in items:
+                stored[item["messageId"]["S"]] = (item.get("doneAt", {}).get("S", ""), item.get("source", {}).get("S") != "logs")
         return stored
 
-    def _batch_get(self, message_ids: list[str]) -> dict[str, tuple[str, bool]]:
-        keys = [{"messageId": {"S": m}} for m in message_ids]
-        request = {
-            self.table: {
-                "Keys": keys,
-                "ProjectionExpression": "messageId, doneAt, #src",
-                "ExpressionAttributeNames": {"#src": "source"},
-                "ConsistentRead": True,
-            }
-        }
-        stored: dict[str, tuple[str, bool]] = {}
+    def _batch_get(self, message_ids: list[str], *, consistent: bool, **projection: Any) -> list[dict[str, Any]]:
+        """The items of `message_ids` that exist, in wire form (`projection`: BatchGetItem's projection arguments)."""
+        request = {self.table: {"Keys": [{"messageId": {"S": m}} for m in message_ids], "ConsistentRead": consistent, **projection}}
+        items: list[dict[str, Any]] = []
         for attempt in range(_MAX_ATTEMPTS):
             answer = self._batches.batch_get_item(RequestItems=request)
-            for item in answer.get("Responses", {}).get(self.table, []):
-                stored[item["messageId"]["S"]] = (item.get("doneAt", {}).get("S", ""), item.get("source", {}).get("S") != "logs")
+            items.extend(answer.get("Responses", {}).get(self.table, []))
             request = answer.get("UnprocessedKeys") or {}
             if not request:
-                return stored
+                return items
             self._backoff(attempt)
         raise IndexWriteError("DynamoDB left keys unread after retries")
 

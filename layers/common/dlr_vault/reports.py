@@ -178,3 +178,11 @@ def to_v3(report: Report) -> Report:
 def in_shape(report: Report, version: int) -> Report:
     """The report as API `version` (1 or 3) would have returned it."""
     return to_v3(report) if version == 3 else to_v1(report)
+
+
+def as_log(report: Report, version: int) -> Report:
+    """A stored report as a `/sms/{1,3}/logs` entry of API `version`: its shape without `callbackData`
+    (logs never carry it), and in v3 the number is `destination` (the inverse of `log_to_report`)."""
+    shaped = in_shape(report, version)
+    shaped.pop("callbackData", None)
+    return {("destination" if key == "to" else key): value for key, value in shaped.items()} if version == 3 else shaped

@@ -114,7 +114,17 @@ class PageStore:
         entries = [
             entry
             for report, text in zip(reports, lines, strict=True)
-            if (entry := make_entry(report, version=kind.version, raw_key=key, source=kind.source, expires_at=expires_at, text=text))
+            if (
+                entry := make_entry(
+                    report,
+                    version=kind.version,
+                    raw_key=key,
+                    source=kind.source,
+                    expires_at=expires_at,
+                    text=text,
+                    search=self.index.search,
+                )
+            )
         ]
         if len(entries) < len(reports):
             stats.unindexable += len(reports) - len(entries)
