@@ -36,13 +36,21 @@ def expanded() -> dict[str, Any]:
     return transform(source, {"InfobipBaseUrl": "https://x.api.infobip.com", "InfobipApiKeySecret": "s"}, NoManagedPolicies())
 
 
-def role_actions(function: str) -> set[str]:
-    role = expanded()["Resources"][f"{function}Role"]["Properties"]
-    actions = set()
+def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every statement a role's inline policies can hold (both branches of a conditional one)."""
+    out = []
     for policy in role.get("Policies", []):
         for statement in policy["PolicyDocument"]["Statement"]:
-            listed = statement["Action"]
-            actions.update([listed] if isinstance(listed, str) else listed)
+            branches = statement["Fn::If"][1:] if "Fn::If" in statement else [statement]
+            out.extend(b for b in branches if b != {"Ref": "AWS::NoValue"})
+    return out
+
+
+def role_actions(function: str) -> set[str]:
+    actions = set()
+    for statement in statements(expanded()["Resources"][f"{function}Role"]["Properties"]):
+        listed = statement["Action"]
+        actions.update([listed] if isinstance(listed, str) else listed)
     return actions
 
 

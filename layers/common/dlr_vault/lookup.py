@@ -14,7 +14,7 @@ from typing import Any
 
 from dlr_vault.cursor import CursorCodec, InvalidCursor
 from dlr_vault.index import ReportIndex
-from dlr_vault.reports import in_shape
+from dlr_vault.reports import in_shape, price_total
 
 MAX_ID_LENGTH = 200
 DEFAULT_LIMIT = 50
@@ -124,12 +124,9 @@ class Lookup:
         for item in self.index.bulk_outcomes(bulk_id):
             group = item.get("statusGroup", {}).get("S", "UNKNOWN")
             groups[group] = groups.get(group, 0) + 1
-            report = json.loads(item["report"]["S"], parse_float=Decimal)
-            price = report.get("price") if isinstance(report.get("price"), dict) else {}
-            if isinstance(price.get("pricePerMessage"), Decimal | int) and isinstance(price.get("currency"), str):
-                parts = report.get("smsCount", report.get("messageCount", 1))
-                parts = parts if isinstance(parts, int) else 1
-                prices[price["currency"]] = prices.get(price["currency"], Decimal(0)) + price["pricePerMessage"] * parts
+            cost = price_total(json.loads(item["report"]["S"], parse_float=Decimal))
+            if cost is not None:
+                prices[cost[0]] = prices.get(cost[0], Decimal(0)) + cost[1]
         total = sum(groups.values())
         if not total:
             raise ApiError(404, "NOT_FOUND", "no reports for this bulkId")

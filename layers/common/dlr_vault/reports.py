@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -177,3 +178,17 @@ def to_v3(report: Report) -> Report:
 def in_shape(report: Report, version: int) -> Report:
     """The report as API `version` (1 or 3) would have returned it."""
     return to_v3(report) if version == 3 else to_v1(report)
+
+
+def price_total(report: Report) -> tuple[str, Decimal] | None:
+    """(currency, what the message cost): `pricePerMessage` times the part count (`smsCount` or
+    `messageCount`, 1 if absent), as in queries/; None without a numeric price and a currency.
+    `report` must be parsed with `parse_float=Decimal`, so sums stay exact."""
+    price = report.get("price")
+    if not isinstance(price, dict) or not isinstance(price.get("currency"), str):
+        return None
+    per_message = price.get("pricePerMessage")
+    if not isinstance(per_message, Decimal | int):
+        return None
+    parts = report.get("smsCount", report.get("messageCount", 1))
+    return price["currency"], per_message * (parts if isinstance(parts, int) else 1)
