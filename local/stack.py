@@ -9,6 +9,7 @@ CloudFormation would resolve it. There is no second, hand-written copy of any re
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import secrets
 import sys
@@ -36,8 +37,8 @@ def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
         value = loader.construct_sequence(node, deep=True)
     else:
         value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
+    if suffix in ("Ref", "Condition"):  # the two tags whose long form has no Fn:: prefix
+        return {suffix: value}
     if suffix == "GetAtt" and isinstance(value, str):
         value = value.split(".", 1)
     return {f"Fn::{suffix}": value}
@@ -51,13 +52,41 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506  # nosec B506
 
 
+_NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
 @dataclass
 class Resolver:
-    """Resolves the intrinsics the template uses, with local names for its resources."""
+    """Resolves the intrinsics the template uses, with local names for its resources, and
+    evaluates its Conditions the way CloudFormation does for the given parameters."""
 
     template: dict[str, Any]
     parameters: dict[str, str]
     names: dict[str, str] = field(default_factory=dict)
+    stack_name: str = "dlr-vault-local"
+
+    def condition(self, name: str) -> bool:
+        return self._truth(self.template.get("Conditions", {})[name])
+
+    def _truth(self, expression: Any) -> bool:
+        (function, argument), *_ = expression.items()
+        if function == "Condition":
+            return self.condition(argument)
+        if function == "Fn::Equals":
+            left, right = (str(self(a)) for a in argument)
+            return left == right
+        if function == "Fn::Not":
+            return not self._truth(argument[0])
+        if function == "Fn::And":
+            return all(self._truth(a) for a in argument)
+        if function == "Fn::Or":
+            return any(self._truth(a) for a in argument)
+        raise ValueError(f"condition function {function} is not supported locally")
+
+    def present(self, logical: str) -> bool:
+        """Whether CloudFormation would create `logical` (its Condition, if any, holds)."""
+        condition = self.template["Resources"][logical].get("Condition")
+        return condition is None or self.condition(condition)
 
     def parameter(self, name: str) -> str:
         if name in self.parameters:
@@ -73,10 +102,12 @@ class Resolver:
         return {
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
+            "AWS::Events::EventBus": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}",
         }.get(kind, name)
 
     def ref(self, name: str) -> str:
-        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws", "AWS::StackName": "dlr-vault-local"}
+        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws", "AWS::StackName": self.stack_name}
         if name in pseudo:
             return pseudo[name]
         if name in self.template.get("Parameters", {}):
@@ -85,9 +116,18 @@ class Resolver:
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self(v) for v in value]
+            return [self(v) for v in value if not self._absent(v)]
         if not isinstance(value, dict):
             return value
+        if set(value) == {"Fn::If"}:
+            name, yes, no = value["Fn::If"]
+            return self(yes if self.condition(name) else no)
+        if set(value) == {"Fn::Select"}:
+            index, items = value["Fn::Select"]
+            return self(items)[int(index)]
+        if set(value) == {"Fn::Split"}:
+            separator, text = value["Fn::Split"]
+            return str(self(text)).split(separator)
         if set(value) == {"Ref"}:
             return self.ref(value["Ref"])
         if set(value) == {"Fn::GetAtt"}:
@@ -103,22 +143,36 @@ class Resolver:
                 replacement = self.arn(logical) if attribute == "Arn" else self.ref(token)
                 text = text[:start] + replacement + text[end + 1 :]
             return text
-        return {k: self(v) for k, v in value.items()}
+        return {k: self(v) for k, v in value.items() if not self._absent(v)}
+
+    def _absent(self, value: Any) -> bool:
+        """`!Ref AWS::NoValue`, directly or as the branch an `!If` takes: the property is left out."""
+        while isinstance(value, dict) and set(value) == {"Fn::If"}:
+            name, yes, no = value["Fn::If"]
+            value = yes if self.condition(name) else no
+        return value == _NO_VALUE
 
 
 def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 
 
+def resources_present(resolver: Resolver, kind: str) -> dict[str, dict[str, Any]]:
+    """The resources of `kind` CloudFormation would create with the resolver's parameters."""
+    return {k: v for k, v in resources_of(resolver.template, kind).items() if resolver.present(k)}
+
+
 def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-local") -> dict[str, str]:
-    """Create every table, bucket and secret the template defines; returns logical id -> name."""
-    template = resolver.template
+    """Create every table, bucket, secret, queue, event bus and rule the template defines (those
+    whose Condition holds); returns logical id -> name."""
     ddb, s3, sm = clients("dynamodb"), clients("s3"), clients("secretsmanager")
-    for logical, resource in resources_of(template, "AWS::DynamoDB::Table").items():
+    for logical, resource in resources_present(resolver, "AWS::DynamoDB::Table").items():
         name = resolver.names.setdefault(logical, f"{prefix}-{logical}")
         props = resolver(resource["Properties"])
         if "SSESpecification" in props:  # CloudFormation spells it SSEEnabled, the API Enabled
             props["SSESpecification"] = {"Enabled": props["SSESpecification"]["SSEEnabled"]}
+        if "StreamSpecification" in props:  # the API also wants StreamEnabled
+            props["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         ddb.create_table(
             TableName=name,
             **{
@@ -130,6 +184,7 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
                     "BillingMode",
                     "SSESpecification",
                     "DeletionProtectionEnabled",
+                    "StreamSpecification",
                 )
                 if k in props
             },
@@ -138,7 +193,7 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
             ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
         if props.get("PointInTimeRecoverySpecification"):
             ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification=props["PointInTimeRecoverySpecification"])
-    for logical, resource in resources_of(template, "AWS::S3::Bucket").items():
+    for logical, resource in resources_present(resolver, "AWS::S3::Bucket").items():
         name = resolver.names.setdefault(logical, f"{prefix}-{logical}".lower())
         props = resolver(resource["Properties"])
         s3.create_bucket(Bucket=name)
@@ -157,11 +212,46 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
             s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
     # AWS::S3::BucketPolicy is not applied: its only statement denies requests without TLS, and
     # the local endpoints speak plain HTTP on 127.0.0.1 (tests/unit/test_template.py checks it).
-    for logical, resource in resources_of(template, "AWS::SecretsManager::Secret").items():
+    for logical, resource in resources_present(resolver, "AWS::SecretsManager::Secret").items():
         name = resolver.names.setdefault(logical, f"{prefix}/{logical}")
         length = resource["Properties"].get("GenerateSecretString", {}).get("PasswordLength", 32)
         sm.create_secret(Name=name, SecretString=secrets.token_urlsafe(length)[:length])
+    _create_fan_out(resolver, clients, prefix)
     return resolver.names
+
+
+def _create_fan_out(resolver: Resolver, clients: Any, prefix: str) -> None:
+    """Queues, event buses and rules. moto delivers rule targets to SQS only, so an API
+    destination target becomes a queue of its own with the same InputTransformer: moto applies
+    the template's transformer, and `local/webhook.py` posts what lands there to the URL."""
+    sqs, events = clients("sqs"), clients("events")
+    for logical, resource in resources_present(resolver, "AWS::SQS::Queue").items():
+        props = resolver(resource["Properties"])
+        name = resolver.names.setdefault(logical, props.get("QueueName", f"{prefix}-{logical}"))
+        sqs.create_queue(
+            QueueName=name, Attributes={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in props.items() if k != "QueueName"}
+        )
+    for logical, resource in resources_present(resolver, "AWS::Events::EventBus").items():
+        name = resolver.names.setdefault(logical, resolver(resource["Properties"])["Name"])
+        events.create_event_bus(Name=name)
+    kinds = {logical: resource["Type"] for logical, resource in resolver.template["Resources"].items()}
+    for logical, resource in resources_present(resolver, "AWS::Events::Rule").items():
+        raw = resource["Properties"]
+        name = resolver.names.setdefault(logical, resolver(raw.get("Name", f"{prefix}-{logical}")))
+        bus = resolver(raw.get("EventBusName", "default"))
+        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(resolver(raw["EventPattern"])), State="ENABLED")
+        targets = []
+        for target in raw["Targets"]:  # only what moto acts on: roles, retry policies and DLQs are AWS's part
+            points_at = target["Arn"]["Fn::GetAtt"][0]
+            if kinds[points_at] == "AWS::Events::ApiDestination":
+                resolver.names[points_at] = f"{prefix}-{points_at}-local"
+                sqs.create_queue(QueueName=resolver.names[points_at])
+                arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{resolver.names[points_at]}"
+            else:
+                arn = resolver(target["Arn"])
+            kept = {k: resolver(target[k]) for k in ("InputTransformer", "Input", "InputPath") if k in target}
+            targets.append({"Id": target["Id"], "Arn": arn, **kept})
+        events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
 
 
 def function_environment(resolver: Resolver, function: str) -> dict[str, str]:
@@ -219,7 +309,7 @@ class LocalStack:
 
 def build_stack(clients: Any, parameters: dict[str, str], infobip_api_key: str, prefix: str = "dlr-vault-local") -> LocalStack:
     """Create the template's resources and the Infobip key secret the deployer would have made."""
-    resolver = Resolver(load_template(), parameters)
+    resolver = Resolver(load_template(), parameters, stack_name=prefix)
     create_resources(resolver, clients, prefix)
     clients("secretsmanager").create_secret(Name=parameters["InfobipApiKeySecret"], SecretString=infobip_api_key)
     return LocalStack(resolver, clients)
@@ -236,7 +326,7 @@ def reset_runtime() -> None:
     aws.dynamodb_batches.cache_clear()
     aws._secrets.cache_clear()
     clear_caches()
-    for function_dir in ("collector", "lookup"):
+    for function_dir in ("collector", "lookup", "notifier"):
         module = sys.modules.get(f"dlr_vault_{function_dir}_app")
         for cached in vars(module).values() if module else ():
             if hasattr(cached, "cache_clear") and getattr(cached, "__module__", "") == module.__name__:

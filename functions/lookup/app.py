@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import dlr_vault
 from dlr_vault import aws
 from dlr_vault.config import LookupSettings
+from dlr_vault.counters import BulkCounters
 from dlr_vault.cursor import CursorCodec
 from dlr_vault.index import ReportIndex
 from dlr_vault.lookup import ApiError, Lookup, error_body, parse_query
@@ -35,6 +36,7 @@ def lookup() -> Lookup:
     return Lookup(
         ReportIndex(settings.reports_table, aws.client("dynamodb"), aws.dynamodb_batches()),
         CursorCodec(lambda: aws.secret(cursor_key, max_age=3600)),
+        BulkCounters(settings.bulk_counters_table, aws.client("dynamodb")) if settings.bulk_counters_table else None,
     )
 
 

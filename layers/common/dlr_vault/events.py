@@ -64,7 +64,7 @@ class Published:
 class EventPublisher:
     def __init__(self, client: Any, sleep: Callable[[float], None] = time.sleep, attempts: int = 6) -> None:
         self._client = client
-        self._sleep = sleep
+        self.sleep = sleep  # between rounds with refusals (tests replace it)
         self._attempts = attempts
 
     def publish(self, items: Sequence[Outgoing]) -> Published:
@@ -86,7 +86,7 @@ class EventPublisher:
                 if refusals >= self._attempts:
                     break
                 result.retried += len(refused)
-                self._sleep(random.uniform(0, min(2.0, 0.1 * 2**refusals)))  # noqa: S311 - jitter, not crypto
+                self.sleep(random.uniform(0, min(2.0, 0.1 * 2**refusals)))  # noqa: S311 - jitter, not crypto
         result.left = pending
         return result
 

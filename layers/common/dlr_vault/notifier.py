@@ -58,7 +58,7 @@ def outgoing(change: Change, bus: str) -> tuple[Outgoing, bool]:
 
 class Notifier:
     def __init__(self, publisher: EventPublisher | None, bus: str, counters: BulkCounters | None) -> None:
-        self._publisher = publisher
+        self.publisher = publisher
         self._bus = bus
         self._counters = counters
 
@@ -71,7 +71,7 @@ class Notifier:
             if not shard:
                 raise ValueError("the event names no shardId: the event source mapping needs TumblingWindowInSeconds")
             outcome.counted = self._count(changes, shard)
-        if self._publisher is not None:
+        if self.publisher is not None:
             self._publish([c for c in changes if c.publishes], outcome)
         return outcome
 
@@ -85,14 +85,14 @@ class Notifier:
         return sum(self._counters.add(bulk_id, shard, parts) for bulk_id, parts in per_bulk.items())
 
     def _publish(self, changes: list[Change], outcome: BatchOutcome) -> None:
-        assert self._publisher is not None
+        assert self.publisher is not None
         items = []
         for change in changes:
             item, slimmed = outgoing(change, self._bus)
             items.append(item)
             outcome.slimmed += slimmed
         outcome.events = len(items)
-        published = self._publisher.publish(items)
+        published = self.publisher.publish(items)
         outcome.published, outcome.retried, outcome.errors = published.accepted, published.retried, published.errors
         if published.left:
             outcome.failed_sequence = changes[published.left[0]].sequence
