@@ -309,6 +309,9 @@ class LocalStack:
 
 def build_stack(clients: Any, parameters: dict[str, str], infobip_api_key: str, prefix: str = "dlr-vault-local") -> LocalStack:
     """Create the template's resources and the Infobip key secret the deployer would have made."""
+    from local.streams import serialize_stream_records
+
+    serialize_stream_records()  # before any table is written
     resolver = Resolver(load_template(), parameters, stack_name=prefix)
     create_resources(resolver, clients, prefix)
     clients("secretsmanager").create_secret(Name=parameters["InfobipApiKeySecret"], SecretString=infobip_api_key)

@@ -11,6 +11,7 @@ batch's description in the on-failure queue. The demo, the tests and the bench u
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,28 @@ class FeedStats:
     invocations: int = 0
     redeliveries: int = 0
     failed_batches: int = 0  # described in the on-failure queue, as Lambda does after the last retry
+
+
+_ADD_LOCK = threading.Lock()
+
+
+def serialize_stream_records() -> None:
+    """Make moto number stream records under a lock. moto takes a record's sequence number from
+    the shard's length and then appends, so concurrent writes (the collector indexes from 8
+    threads) can share a number, which DynamoDB Streams never does. Idempotent; in-process moto
+    (tests, and the demo's moto server thread) only."""
+    from moto.dynamodb.models.table import StreamShard
+
+    if getattr(StreamShard.add, "serialized", False):
+        return
+    unlocked = StreamShard.add
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        with _ADD_LOCK:
+            unlocked(self, old, new)
+
+    add.serialized = True  # type: ignore[attr-defined]
+    StreamShard.add = add  # type: ignore[method-assign]
 
 
 def _stream_event(stack: LocalStack, function: str) -> dict[str, Any]:
