@@ -199,3 +199,23 @@ def test_putevents_down_for_a_whole_batch_ends_in_the_failure_queue_after_bounde
         TableName=fan_out.names["BulkCountersTable"], Key={"bulkId": {"S": sim.handed_out[0]["bulkId"]}}
     )
     assert counters["Item"]["messages"]["N"] == "20", "eleven deliveries of the batch counted it once"
+
+
+def test_the_sample_stream_event_as_sam_local_invoke_would_pass_it(fan_out, notify):
+    from local.stack import load_handler
+    from tests.kit import FakeLambdaContext, load_event
+
+    notify(fan_out)
+    answer = load_handler("notifier").lambda_handler(load_event("notifier_stream.json"), FakeLambdaContext())
+    assert answer == {"batchItemFailures": [], "state": {}}
+    details = [e["detail"] for e in queued(fan_out)]
+    per_message: dict[str, list] = {}
+    for d in details:  # order holds per message; across messages it need not
+        per_message.setdefault(d["messageId"], []).append((d["previousStatusGroup"], d["statusGroup"]))
+    assert per_message == {
+        "msg-1-0000000": [(None, "PENDING"), ("PENDING", "DELIVERED")],
+        "msg-1-0000001": [(None, "UNDELIVERABLE")],
+    }, "the TTL expiry at the end publishes nothing"
+    item = aws.client("dynamodb").get_item(TableName=fan_out.names["BulkCountersTable"], Key={"bulkId": {"S": "BULK-000-1"}})["Item"]
+    groups = {k: v["N"] for k, v in item.items() if k.startswith("g#")}
+    assert item["messages"]["N"] == "2" and groups == {"g#DELIVERED": "1", "g#UNDELIVERABLE": "1"}, "PENDING came and went in one batch"
