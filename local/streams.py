@@ -97,13 +97,16 @@ class StreamFeeder:
                 record["dynamodb"]["ApproximateCreationDateTime"] = _epoch(record["dynamodb"]["ApproximateCreationDateTime"])
                 records.append({**record, "eventSourceARN": self.stream_arn})
 
-    def drain(self) -> FeedStats:
-        """Read the stream and hand every new record to the function, batch by batch."""
+    def drain(self, after_batch: Callable[[], object] | None = None) -> FeedStats:
+        """Read the stream and hand every new record to the function, batch by batch
+        (`after_batch` runs after each, e.g. to forward what the batch published)."""
         stats = FeedStats()
         records = self.read()
         stats.records = len(records)
         for start in range(0, len(records), self.batch_size):
             self.deliver(records[start : start + self.batch_size], stats)
+            if after_batch is not None:
+                after_batch()
         return stats
 
     def deliver(self, batch: list[dict[str, Any]], stats: FeedStats) -> None:

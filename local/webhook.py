@@ -82,6 +82,7 @@ def forward(stack: LocalStack) -> int:
         while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
             for message in messages:
                 session.post(endpoint, data=message["Body"].encode(), headers=headers, timeout=10).raise_for_status()
-                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-                sent += 1
+            done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+            sqs.delete_message_batch(QueueUrl=queue, Entries=done)
+            sent += len(messages)
     return sent
