@@ -219,3 +219,15 @@ def test_the_sample_stream_event_as_sam_local_invoke_would_pass_it(fan_out, noti
     item = aws.client("dynamodb").get_item(TableName=fan_out.names["BulkCountersTable"], Key={"bulkId": {"S": "BULK-000-1"}})["Item"]
     groups = {k: v["N"] for k, v in item.items() if k.startswith("g#")}
     assert item["messages"]["N"] == "2" and groups == {"g#DELIVERED": "1", "g#UNDELIVERABLE": "1"}, "PENDING came and went in one batch"
+
+
+def test_the_notifiers_logs_carry_no_phone_number(fan_out, sim, collect, notify, log_lines, capsys):
+    feeder = notify(fan_out)
+    sim.add(make_reports(30, bulks=1, seed=11))
+    collect()
+    with put_events_refusing(aws.client("events"), lambda entry: True):
+        refused = feeder.drain()
+    assert refused.failed_batches == 1
+    text = "\n".join(log_lines) + capsys.readouterr().out
+    assert "events left unpublished after retries" in text and "stream batch handled" not in text
+    assert not [r["to"] for r in sim.handed_out if r["to"] in text]
