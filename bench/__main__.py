@@ -276,18 +276,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bulk-reports", type=int, help="reports in the bulk whose summary is timed (default: --reports)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--skip-build", action="store_true", help="skip package sizes (no sam build)")
+    parser.add_argument(
+        "--fanout-only", action="store_true", help="only the fan-out rows (notifier, its cost, bulk summary); prints, writes nothing"
+    )
     args = parser.parse_args(argv)
 
     moto = Moto()
     try:
-        rows = run_all(moto, args)
+        rows = fan_out_rows(moto, args) if args.fanout_only else run_all(moto, args)
     finally:
         moto.stop()
     table = render(rows, args)
     print(table)
-    if not args.no_write:
+    if not args.no_write and not args.fanout_only:
         (ROOT / "docs" / "benchmarks.md").write_text(table)
     return 0
+
+
+def fan_out_rows(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
+    notifier_reports = args.notifier_reports or min(10_000, args.reports)
+    figures = fanout.rows(_clients(moto), _env(moto), notifier_reports, args.bulk_reports or args.reports, 20)
+    return [(name, figure, "", "") for name, figure in figures]
 
 
 def run_all(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
@@ -362,9 +371,7 @@ def run_all(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, s
     label = "10000" if big is not counted else "1000 (quick run)"
     row(f"peak RSS, PageSize {label}", f"{big['peak_rss_mb']:.0f} MB", "<= 256 MB", big["peak_rss_mb"] <= 256)
 
-    notifier_reports = args.notifier_reports or min(10_000, args.reports)
-    for name, figure in fanout.rows(_clients(moto), _env(moto), notifier_reports, args.bulk_reports or args.reports, 20):
-        row(name, figure)
+    rows.extend(fan_out_rows(moto, args))
 
     latency = lookup_latency(moto, main_run, args.lookups)
     p50, p99 = latency["messageId"]
