@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import local  # noqa: F401 - the layer's package on sys.path
+from bench import fanout
 from local.infobip_sim import InfobipSimulator, make_reports
 from local.stack import ROOT, build_stack
 
@@ -366,10 +367,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-reports", type=int, default=10_000, help="reports for the naive baseline (it is slow)")
     parser.add_argument("--count-reports", type=int, default=10_000, help="reports for the request-count run")
     parser.add_argument("--lookups", type=int, default=300, help="iterations per lookup latency figure")
+    parser.add_argument("--notifier-reports", type=int, help="stream records through the notifier (default: 10,000, or --reports if fewer)")
+    parser.add_argument("--bulk-reports", type=int, help="reports in the bulk whose summary is timed (default: --reports)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--skip-build", action="store_true", help="skip package sizes (no sam build)")
     parser.add_argument("--console-searches", type=int, default=20, help="searches of each kind timed in the support console")
     parser.add_argument("--only", choices=["console"], help="run only these rows (print them; docs/benchmarks.md is left alone)")
+    parser.add_argument(
+        "--fanout-only", action="store_true", help="only the fan-out rows (notifier, its cost, bulk summary); prints, writes nothing"
+    )
     args = parser.parse_args(argv)
 
     moto = Moto()
@@ -380,14 +386,20 @@ def main(argv: list[str] | None = None) -> int:
             for name, figure in console.rows(moto.url, _env(moto), args.console_searches):
                 print(f"| {name} | {figure} |  |  |")
             return 0
-        rows = run_all(moto, args)
+        rows = fan_out_rows(moto, args) if args.fanout_only else run_all(moto, args)
     finally:
         moto.stop()
     table = render(rows, args)
     print(table)
-    if not args.no_write:
+    if not args.no_write and not args.fanout_only:
         (ROOT / "docs" / "benchmarks.md").write_text(table)
     return 0
+
+
+def fan_out_rows(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
+    notifier_reports = args.notifier_reports or min(10_000, args.reports)
+    figures = fanout.rows(_clients(moto), _env(moto), notifier_reports, args.bulk_reports or args.reports, 20)
+    return [(name, figure, "", "") for name, figure in figures]
 
 
 def run_all(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
@@ -494,6 +506,8 @@ def run_all(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, s
     label = "10000" if big is not counted else "1000 (quick run)"
     row(f"peak RSS, PageSize {label}", f"{big['peak_rss_mb']:.0f} MB", "<= 256 MB", big["peak_rss_mb"] <= 256)
 
+    rows.extend(fan_out_rows(moto, args))
+
     latency = lookup_latency(moto, main_run, args.lookups)
     p50, p99 = latency["messageId"]
     row("lookup warm latency, messageId (handler, moto server)", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms", "p99 <= 20 ms", p99 <= 20)
@@ -541,7 +555,7 @@ def render(rows: list[tuple[str, str, str, str]], args: argparse.Namespace) -> s
         *[f"| {name} | {figure} | {target} | {met} |" for name, figure, target, met in rows],
         "",
         "Prices (USD, us-east-1, written down from AWS's published list prices, not fetched):",
-        *[f"- `{k}`: {v}" for k, v in PRICES.items()],
+        *[f"- `{k}`: {v}" for k, v in {**PRICES, **fanout.FAN_OUT_PRICES}.items()],
         "",
         "DynamoDB write units: every report is written to the table and to the bulk index (projection",
         "ALL), each rounded up to 1 KB; reads are one consistent BatchGetItem key per report (the",
@@ -553,6 +567,12 @@ def render(rows: list[tuple[str, str, str, str]], args: argparse.Namespace) -> s
         "connection (moto closes every connection; AWS keeps them alive). The second CPU row prices",
         "that floor with the leanest Python client; docs/architecture.md (Speed decisions) says what",
         "was cut and why the rest stays.",
+        "",
+        "Fan-out (bench/fanout.py): the notifier handler is fed the ReportsTable stream the way Lambda's",
+        "event source mapping would (local/streams.py), events and counters on; the added cost counts one",
+        "event and one webhook call per stored change (final-only webhooks call less). The bulk summary is",
+        "the lookup handler's `GET /bulks/{bulkId}/summary` with the counters off (every report read and",
+        "summed, what used to run into the 10 s timeout) and on (one GetItem); both answers are compared.",
         "",
         "Cold imports run what `sam build` produced, laid out as Lambda lays it out: the function and",
         "the layer's python/ on sys.path and nothing else (`python -S`), with LAMBDA_TASK_ROOT and the",

@@ -41,11 +41,19 @@ def _port_free(port: int) -> bool:
 
 
 class _Progress(logging.Handler):
-    """Turns the collector's structured log records into one human line per page."""
+    """Turns the collector's structured log records into one human line per page, and adds up
+    what the notifier's batches published."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.published = self.retried = 0
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if message == "page stored":
+        if message == "stream batch handled":
+            self.published += record.published
+            self.retried += record.retried
+        elif message == "page stored":
             print(f"  {record.reports_so_far:>6} reports so far, page stored {record.seconds:.2f} s after its fetch -> {record.raw_key}")
         elif record.levelno >= logging.WARNING:
             print(f"  {record.levelname.lower()}: {message}")
@@ -96,6 +104,29 @@ def _environment() -> None:
     os.environ.pop("AWS_PROFILE", None)
 
 
+def _fan_out(stack: Any, progress: _Progress, receiver: Any) -> None:
+    """The ReportsTable stream through the real notifier, as Lambda would feed it; the webhook
+    rule's bodies (the template's InputTransformer, applied by moto) posted to the receiver."""
+    from local.stack import load_handler
+    from local.streams import StreamFeeder
+    from local.webhook import forward
+
+    print("\ninvoking NotifierFunction with the ReportsTable stream, as Lambda's event source mapping would")
+    feeder = StreamFeeder(stack, load_handler("notifier").lambda_handler)
+    forwarded = {"n": 0}
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(_WithoutMetrics(sys.stdout)):
+        stats = feeder.drain(after_batch=lambda: forwarded.update(n=forwarded["n"] + forward(stack)))
+    elapsed = time.perf_counter() - started
+    print(
+        f"events: {stats.records} stream records in {stats.invocations} batches -> {progress.published} events published "
+        f"on {stack.names['ReportsBus']} ({progress.retried} PutEvents retries, {stats.failed_batches} failed batches), {elapsed:.1f} s"
+    )
+    print(f"webhook: {forwarded['n']} final reports forwarded to {receiver.url} in Infobip's push shape; the first:")
+    headers, body = receiver.received[0]
+    print(f"  POST {headers.get('content-type')} {body.decode()}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reports", type=int, default=3000, help="reports the simulated Infobip account holds (default 3000)")
@@ -132,10 +163,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"moto (AWS) on {endpoint}; Infobip simulator on {sim.base_url} holding {len(sim.pending)} unread reports")
 
     from dlr_vault import aws
+    from local.webhook import WebhookReceiver
 
-    parameters = {"InfobipBaseUrl": sim.base_url, "InfobipApiKeySecret": INFOBIP_SECRET, "PageSize": args.page_size}
+    receiver = WebhookReceiver().start()  # plays the customer's notifyUrl
+    parameters = {
+        "InfobipBaseUrl": sim.base_url,
+        "InfobipApiKeySecret": INFOBIP_SECRET,
+        "PageSize": args.page_size,
+        "EventsEnabled": "true",
+        "BulkCountersEnabled": "true",
+        "WebhookUrl": receiver.url,
+    }
     stack = build_stack(aws.client, parameters, sim.api_key)
-    for function in ("CollectorFunction", "LookupFunction", "ConsoleFunction"):
+    for function in ("CollectorFunction", "LookupFunction", "ConsoleFunction", "NotifierFunction"):
         if stack.has(function):
             os.environ.update(stack.environment(function))
     os.environ["CONSOLE_COGNITO_ENDPOINT"] = endpoint  # moto plays cognito-idp.<region>.amazonaws.com
@@ -143,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     print("created from template.yaml: " + ", ".join(f"{k}={v}" for k, v in stack.names.items()))
 
     collector = load_handler("collector")
-    logging.getLogger("dlr-vault").handlers = [_Progress()]
+    progress = _Progress()
+    logging.getLogger("dlr-vault").handlers = [progress]
     event = json.loads((ROOT / "events" / "schedule.json").read_text())
     print("\ninvoking CollectorFunction with events/schedule.json")
     started = time.perf_counter()
@@ -158,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         f"outcome {stats['outcome']}"
     )
     print("by status group: " + ", ".join(f"{g} {n}" for g, n in groups.most_common()))
+
+    _fan_out(stack, progress, receiver)
 
     saved = _save_archive(aws.client("s3"), stack.names["ArchiveBucket"], ROOT / ".local-stack" / "archive")
     print(f"archive copied to {saved.relative_to(ROOT)}/ for `make report`")
@@ -175,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         f"/sms/3/reports?bulkId={first['bulkId']}&limit=2",
         f"/reports/{first['messageId']}",
         f"/sms/3/logs?destination={SEED_NUMBER}",
+        f"/bulks/{first['bulkId']}/summary",
     ]
     print(f"\nlookup API on {api.url} (x-api-key: {api_key}, made for this run); try:")
     for path in examples:
@@ -200,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("\nstopped")
     api.stop()
+    receiver.stop()
     sim.stop()
     server.stop()
     return 0 if stats["outcome"] == "ok" else 1

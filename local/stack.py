@@ -9,6 +9,7 @@ builds each function's environment the way CloudFormation would resolve it. Ther
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import secrets
 import sys
@@ -34,11 +35,13 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 @dataclass
 class Resolver:
-    """Resolves the intrinsics the template uses, with local names for its resources."""
+    """Resolves the intrinsics the template uses, with local names for its resources, and
+    evaluates its Conditions the way CloudFormation does for the given parameters."""
 
     template: dict[str, Any]
     parameters: dict[str, str]
     names: dict[str, str] = field(default_factory=dict)
+    stack_name: str = "dlr-vault-local"
 
     def parameter(self, name: str) -> str:
         if name in self.parameters:
@@ -55,6 +58,8 @@ class Resolver:
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
             "AWS::Cognito::UserPool": f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{name}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
+            "AWS::Events::EventBus": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}",
         }.get(kind, name)  # a KMS key's name is already its ARN
 
     def condition(self, name: str) -> bool:
@@ -70,12 +75,9 @@ class Resolver:
             if function == "Fn::Join":
                 items = self(argument[1])
                 return argument[0].join(items.split(",") if isinstance(items, str) else items)
-            operations = {
-                "Fn::Equals": lambda a, b: a == b,
-                "Fn::Not": lambda a: not a,
-                "Fn::And": lambda *a: all(a),
-                "Fn::Or": lambda *a: any(a),
-            }
+            if function == "Fn::Equals":
+                return str(self._evaluate(argument[0])) == str(self._evaluate(argument[1]))
+            operations = {"Fn::Not": lambda a: not a, "Fn::And": lambda *a: all(a), "Fn::Or": lambda *a: any(a)}
             if function in operations:
                 return operations[function](*[self._evaluate(a) for a in argument])
         return self(value)
@@ -90,7 +92,7 @@ class Resolver:
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT,
             "AWS::Partition": "aws",
-            "AWS::StackName": "dlr-vault-local",
+            "AWS::StackName": self.stack_name,
             "AWS::URLSuffix": "amazonaws.com",
             NO_VALUE: NO_VALUE,
         }
@@ -114,6 +116,12 @@ class Resolver:
         if set(value) == {"Fn::If"}:
             name, when_true, when_false = value["Fn::If"]
             return self._resolve(when_true if self.condition(name) else when_false)
+        if set(value) == {"Fn::Select"}:
+            index, items = value["Fn::Select"]
+            return self._resolve(items)[int(index)]
+        if set(value) == {"Fn::Split"}:
+            separator, text = value["Fn::Split"]
+            return str(self._resolve(text)).split(separator)
         if set(value) == {"Fn::GetAtt"}:
             logical, attribute = value["Fn::GetAtt"]
             return self.arn(logical) if attribute == "Arn" else self.names[logical]
@@ -142,6 +150,11 @@ def resources_of(template: dict[str, Any], kind: str, resolver: Resolver | None 
     }
 
 
+def resources_present(resolver: Resolver, kind: str) -> dict[str, dict[str, Any]]:
+    """The resources of `kind` CloudFormation would create with the resolver's parameters."""
+    return resources_of(resolver.template, kind, resolver)
+
+
 def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-local") -> dict[str, str]:
     """Create every KMS key, table, bucket and secret the template defines (those whose Condition
     holds for these parameters); returns logical id -> name."""
@@ -157,6 +170,8 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
         if "SSESpecification" in props:  # CloudFormation spells it SSEEnabled, the API Enabled
             sse = props["SSESpecification"]
             props["SSESpecification"] = {"Enabled": sse.pop("SSEEnabled"), **sse}
+        if "StreamSpecification" in props:  # the API also wants StreamEnabled
+            props["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         ddb.create_table(
             TableName=name,
             **{
@@ -168,6 +183,7 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
                     "BillingMode",
                     "SSESpecification",
                     "DeletionProtectionEnabled",
+                    "StreamSpecification",
                 )
                 if k in props
             },
@@ -205,6 +221,7 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
         length = resource["Properties"].get("GenerateSecretString", {}).get("PasswordLength", 32)
         sm.create_secret(Name=name, SecretString=secrets.token_urlsafe(length)[:length])
     create_user_pools(resolver, clients, prefix)
+    _create_fan_out(resolver, clients, prefix)
     return resolver.names
 
 
@@ -264,6 +281,40 @@ def apply_environment(env: dict[str, str]) -> None:
     os.environ.update(env)
 
 
+def _create_fan_out(resolver: Resolver, clients: Any, prefix: str) -> None:
+    """Queues, event buses and rules. moto delivers rule targets to SQS only, so an API
+    destination target becomes a queue of its own with the same InputTransformer: moto applies
+    the template's transformer, and `local/webhook.py` posts what lands there to the URL."""
+    sqs, events = clients("sqs"), clients("events")
+    for logical, resource in resources_present(resolver, "AWS::SQS::Queue").items():
+        props = resolver(resource["Properties"])
+        name = resolver.names.setdefault(logical, props.get("QueueName", f"{prefix}-{logical}"))
+        sqs.create_queue(
+            QueueName=name, Attributes={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in props.items() if k != "QueueName"}
+        )
+    for logical, resource in resources_present(resolver, "AWS::Events::EventBus").items():
+        name = resolver.names.setdefault(logical, resolver(resource["Properties"])["Name"])
+        events.create_event_bus(Name=name)
+    kinds = {logical: resource["Type"] for logical, resource in resolver.template["Resources"].items() if isinstance(resource, dict)}
+    for logical, resource in resources_present(resolver, "AWS::Events::Rule").items():
+        raw = resource["Properties"]
+        name = resolver.names.setdefault(logical, resolver(raw.get("Name", f"{prefix}-{logical}")))
+        bus = resolver(raw.get("EventBusName", "default"))
+        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(resolver(raw["EventPattern"])), State="ENABLED")
+        targets = []
+        for target in raw["Targets"]:  # only what moto acts on: roles, retry policies and DLQs are AWS's part
+            points_at = target["Arn"]["Fn::GetAtt"][0]
+            if kinds[points_at] == "AWS::Events::ApiDestination":
+                resolver.names[points_at] = f"{prefix}-{points_at}-local"
+                sqs.create_queue(QueueName=resolver.names[points_at])
+                arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{resolver.names[points_at]}"
+            else:
+                arn = resolver(target["Arn"])
+            kept = {k: resolver(target[k]) for k in ("InputTransformer", "Input", "InputPath") if k in target}
+            targets.append({"Id": target["Id"], "Arn": arn, **kept})
+        events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+
+
 @dataclass
 class LocalStack:
     """The template's resources on moto, with the functions' environments resolved against them."""
@@ -285,7 +336,10 @@ class LocalStack:
 
 def build_stack(clients: Any, parameters: dict[str, str], infobip_api_key: str, prefix: str = "dlr-vault-local") -> LocalStack:
     """Create the template's resources and the Infobip key secret the deployer would have made."""
-    resolver = Resolver(load_template(), parameters)
+    from local.streams import serialize_stream_records
+
+    serialize_stream_records()  # before any table is written
+    resolver = Resolver(load_template(), parameters, stack_name=prefix)
     create_resources(resolver, clients, prefix)
     clients("secretsmanager").create_secret(Name=parameters["InfobipApiKeySecret"], SecretString=infobip_api_key)
     return LocalStack(resolver, clients)
@@ -303,7 +357,7 @@ def reset_runtime() -> None:
     aws._secrets.cache_clear()
     aws._stages_read.cache_clear()
     clear_caches()
-    for function_dir in ("collector", "lookup"):
+    for function_dir in ("collector", "lookup", "notifier"):
         module = sys.modules.get(f"dlr_vault_{function_dir}_app")
         for cached in vars(module).values() if module else ():
             if hasattr(cached, "cache_clear") and getattr(cached, "__module__", "") == module.__name__:

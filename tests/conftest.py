@@ -72,7 +72,7 @@ def make_stack(
         base_url, api_key = (sim.base_url, sim.api_key) if sim else ("http://127.0.0.1:9", "no-simulator")
         parameters = {"InfobipBaseUrl": base_url, "InfobipApiKeySecret": f"{stack_prefix}/infobip-api-key", **parameters}
         stack = build_stack(aws, parameters, api_key, stack_prefix)
-        for function in ("CollectorFunction", "LookupFunction"):
+        for function in ("CollectorFunction", "LookupFunction", "NotifierFunction"):
             for name, value in stack.environment(function).items():
                 monkeypatch.setenv(name, value)
         monkeypatch.setenv("INFOBIP_READ_TIMEOUT", "2")
@@ -135,3 +135,29 @@ def api(lookup_handler: Callable[..., dict[str, Any]]) -> Iterator[Any]:
 
     with LocalApi(lookup_handler, LOCAL_API_KEY, port=0) as local_api:
         yield local_api
+
+
+FAN_OUT = {"EventsEnabled": "true", "EventsQueueEnabled": "true", "BulkCountersEnabled": "true"}
+
+
+@pytest.fixture
+def fan_out(make_stack: Callable[..., LocalStack]) -> LocalStack:
+    """The stack with events, the events queue and the bulk counters switched on."""
+    return make_stack(**FAN_OUT)
+
+
+@pytest.fixture
+def notify(aws: Callable[[str], Any]) -> Callable[[LocalStack], Any]:
+    """A feeder of the stack's ReportsTable stream to the notifier handler, as Lambda's event
+    source mapping would (local/streams.py); the publisher's pauses between retries are skipped."""
+    from local.streams import StreamFeeder
+
+    module = load_handler("notifier")
+
+    def make(stack: LocalStack) -> StreamFeeder:
+        notifier = module.notifier()
+        if notifier.publisher is not None:
+            notifier.publisher.sleep = lambda _: None
+        return StreamFeeder(stack, module.lambda_handler)
+
+    return make

@@ -79,6 +79,8 @@ def aws_failing(
     count = {"failed": 0}
     if _service(client) == "dynamodb":
         body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected"}).encode()
+    elif client.meta.service_model.protocol == "json":
+        body = json.dumps({"__type": code, "message": "injected"}).encode()
     else:
         body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
 
@@ -143,6 +145,36 @@ def dynamodb_unprocessed(client: Any, operation: str = "BatchWriteItem", times: 
 
     with on_the_wire(client, operation, hook):
         yield state
+
+
+@contextmanager
+def put_events_refusing(client: Any, refuse: Callable[[dict[str, Any]], bool], code: str = "InternalFailure") -> Iterator[list[dict]]:
+    """PutEvents carries out, really (on moto, through `client`), only the entries `refuse` lets
+    through, and answers the others as refused entries (`FailedEntryCount`, `ErrorCode`), the way
+    EventBridge refuses part of a call. Yields the entries EventBridge accepted, in that order."""
+    accepted: list[dict[str, Any]] = []
+    inner = threading.local()
+
+    def hook(request: Any, **_: Any) -> AWSResponse | None:
+        if getattr(inner, "forwarding", False):
+            return None
+        entries = json.loads(request.body)["Entries"]
+        refused = [refuse(entry) for entry in entries]
+        through = [entry for entry, no in zip(entries, refused, strict=True) if not no]
+        ids = iter([])
+        if through:
+            inner.forwarding = True
+            try:
+                ids = iter(e["EventId"] for e in client.put_events(Entries=through)["Entries"])
+            finally:
+                inner.forwarding = False
+            accepted.extend(through)
+        answers = [{"ErrorCode": code, "ErrorMessage": "injected"} if no else {"EventId": next(ids)} for no in refused]
+        body = {"FailedEntryCount": sum(refused), "Entries": answers}
+        return wire_answer(request, 200, {}, json.dumps(body).encode())
+
+    with on_the_wire(client, "PutEvents", hook):
+        yield accepted
 
 
 Clients = Callable[[str], Any]
@@ -227,3 +259,15 @@ def fallback_pages(stack: Any) -> dict[str, bytes]:
 
     store = FallbackStore(stack.names["FallbackTable"], stack.clients("dynamodb"))
     return {key: gzip.decompress(store.load(key)) for key in store.pending()}
+
+
+def queued(stack: Any, queue: str = "EventsQueue") -> list[dict[str, Any]]:
+    """Take every message off one of the stack's queues (by logical id), bodies parsed."""
+    sqs = stack.clients("sqs")
+    url = sqs.get_queue_url(QueueName=stack.names[queue])["QueueUrl"]
+    bodies = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies

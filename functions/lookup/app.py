@@ -20,6 +20,7 @@ import dlr_vault
 from dlr_vault import aws, console
 from dlr_vault.audit import audit_record
 from dlr_vault.config import LookupSettings
+from dlr_vault.counters import BulkCounters
 from dlr_vault.cursor import CursorCodec
 from dlr_vault.index import ReportIndex
 from dlr_vault.logs import Logs
@@ -41,6 +42,7 @@ def lookup() -> Lookup:
     return Lookup(
         ReportIndex(settings.reports_table, aws.client("dynamodb"), aws.dynamodb_batches()),
         CursorCodec(lambda fresh: aws.secret_stages(cursor_key, max_age=3600, force=fresh)),
+        BulkCounters(settings.bulk_counters_table, aws.client("dynamodb")) if settings.bulk_counters_table else None,
     )
 
 

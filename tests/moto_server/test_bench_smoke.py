@@ -16,6 +16,9 @@ ROWS = (
     "lookup warm latency, messageId",
     "lookup warm latency, bulk page",
     "cold import, lookup handler",
+    "notifier throughput",
+    "added cost per million reports, fan-out",
+    "bulk summary, one bulk of 1,000 reports",
 )
 
 

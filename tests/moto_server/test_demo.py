@@ -1,5 +1,6 @@
 """`make demo`'s stack end to end, non-interactively, in a fresh process as a newcomer runs it."""
 
+import json
 import os
 import re
 import socket
@@ -28,6 +29,7 @@ def test_demo_pulls_archives_indexes_and_serves_the_reports_back():
         ("/sms/3/reports?bulkId=BULK-000-1&limit=2", "200"),
         ("/reports/msg-1-0000000", "200"),
         ("/sms/3/logs?destination=41793026731", "200"),
+        ("/bulks/BULK-000-1/summary", "200"),
     ]
     password = re.search(r"support console on http://127\.0\.0\.1:\d+/console; sign in as support with password (\S+)", out)
     assert password and len(password.group(1)) >= 14
@@ -36,6 +38,13 @@ def test_demo_pulls_archives_indexes_and_serves_the_reports_back():
         ("/console/api/bulks/BULK-000-1/summary", "200"),
     ]
     assert re.search(r"checked GET /sms/3/logs\?destination=41793026731: 200, \d+ bytes, 3 results", out)
+    assert re.search(
+        r"events: 630 stream records in 7 batches -> 630 events published on dlr-vault-local-reports \(\d+ PutEvents retries, 0 failed", out
+    )
+    forwarded = int(re.search(r"webhook: (\d+) final reports forwarded to http://127\.0\.0\.1:\d+ in Infobip's push shape", out)[1])
+    assert 0 < forwarded < 630
+    body = json.loads(re.search(r"  POST application/json; charset=utf-8 (.+)", out)[1])
+    assert list(body) == ["results"] and body["results"][0]["status"]["groupName"] in {"DELIVERED", "UNDELIVERABLE", "EXPIRED", "REJECTED"}
     assert '{"_aws"' not in out and "Traceback" not in done.stderr
     report = subprocess.run([sys.executable, "-m", "analytics"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert report.returncode == 0, report.stderr[-2000:]

@@ -46,6 +46,11 @@ def expanded(**parameters: str) -> dict[str, Any]:
     return _expanded(frozenset(parameters.items()))
 
 
+def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every statement a role's inline policies can hold (both branches of a conditional one)."""
+    return [s for policy in role.get("Policies", []) for s in _statements(policy["PolicyDocument"]["Statement"])]
+
+
 def _statements(listed: list[Any]) -> list[dict[str, Any]]:
     """Policy statements, those under `Fn::If` included (the branch that is not AWS::NoValue)."""
     out = []

@@ -100,6 +100,7 @@ class LookupSettings:
     cursor_key_secret: str
     search_key_secret: str = ""
     search_indexes: str = "none"
+    bulk_counters_table: str = ""  # empty: BulkCountersEnabled is off, summaries are summed from the index
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> LookupSettings:
@@ -114,4 +115,20 @@ class LookupSettings:
             cursor_key_secret=_require(env, "CURSOR_KEY_SECRET"),
             search_key_secret=key,
             search_indexes=indexes,
+            bulk_counters_table=env.get("BULK_COUNTERS_TABLE", "").strip(),
         )
+
+
+@dataclass(frozen=True)
+class NotifierSettings:
+    """Either may be empty (its switch is off), not both: the notifier exists only when one is on."""
+
+    event_bus: str
+    bulk_counters_table: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> NotifierSettings:
+        settings = cls(event_bus=env.get("EVENT_BUS_NAME", "").strip(), bulk_counters_table=env.get("BULK_COUNTERS_TABLE", "").strip())
+        if not settings.event_bus and not settings.bulk_counters_table:
+            raise ConfigError("EVENT_BUS_NAME or BULK_COUNTERS_TABLE is required")
+        return settings

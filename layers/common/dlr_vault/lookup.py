@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from dlr_vault.counters import BulkCounters
 from dlr_vault.cursor import CursorCodec, InvalidCursor
 from dlr_vault.index import Position, ReportIndex, StoredReport
-from dlr_vault.reports import in_shape
+from dlr_vault.reports import in_shape, parse_timestamp, price_total
 
 MAX_ID_LENGTH = 200
 DEFAULT_LIMIT = 50
@@ -98,9 +99,10 @@ def _answer_bytes(report: dict[str, Any]) -> int:
 
 
 class Lookup:
-    def __init__(self, index: ReportIndex, cursors: CursorCodec) -> None:
+    def __init__(self, index: ReportIndex, cursors: CursorCodec, counters: BulkCounters | None = None) -> None:
         self.index = index
         self.cursors = cursors
+        self.counters = counters  # BulkCountersEnabled: summaries read one item
 
     def one(self, message_id: str, version: int = 1) -> dict[str, Any]:
         item = self.index.get(_checked_id("messageId", message_id))
@@ -135,30 +137,39 @@ class Lookup:
         return answer
 
     def bulk_summary(self, bulk_id: str) -> dict[str, Any]:
-        """Counts by status group, total price per currency and delivery rate of one bulk, from the index.
-
-        Price is `pricePerMessage` times the part count (`smsCount`/`messageCount`), as in queries/."""
+        """Counts by status group, total price per currency, delivery rate and latest doneAt of one
+        bulk: one item when the bulk counters are on (and hold this bulk whole), else from the index."""
         _checked_id("bulkId", bulk_id)
-        groups: dict[str, int] = {}
-        prices: dict[str, Decimal] = {}
-        for item in self.index.bulk_outcomes(bulk_id):
-            groups[item.status_group] = groups.get(item.status_group, 0) + 1
-            report = json.loads(item.report, parse_float=Decimal)
-            price = report.get("price") if isinstance(report.get("price"), dict) else {}
-            if isinstance(price.get("pricePerMessage"), Decimal | int) and isinstance(price.get("currency"), str):
-                parts = report.get("smsCount", report.get("messageCount", 1))
-                parts = parts if isinstance(parts, int) else 1
-                prices[price["currency"]] = prices.get(price["currency"], Decimal(0)) + price["pricePerMessage"] * parts
+        counted = self.counters.get(bulk_id) if self.counters is not None else None
+        if counted is not None and counted.consistent:
+            groups, prices, last_done = counted.groups, counted.prices, counted.last_done_at
+        else:
+            groups, prices, last_done = self._summed(bulk_id)
         total = sum(groups.values())
         if not total:
             raise ApiError(404, "NOT_FOUND", "no reports for this bulkId")
-        return {
+        answer = {
             "bulkId": bulk_id,
             "messages": total,
             "byStatusGroup": dict(sorted(groups.items())),
             "totalPrice": {currency: float(amount) for currency, amount in sorted(prices.items())},
             "deliveryRate": round(groups.get("DELIVERED", 0) / total, 4),
         }
+        return {**answer, "lastDoneAt": last_done} if last_done else answer
+
+    def _summed(self, bulk_id: str) -> tuple[dict[str, int], dict[str, Decimal], str]:
+        """Every report of the bulk read from the index and summed (`price_total` per report)."""
+        groups: dict[str, int] = {}
+        prices: dict[str, Decimal] = {}
+        last_done = ""
+        for item in self.index.bulk_outcomes(bulk_id):
+            groups[item.status_group] = groups.get(item.status_group, 0) + 1
+            report = json.loads(item.report, parse_float=Decimal)
+            cost = price_total(report)
+            if cost is not None:
+                prices[cost[0]] = prices.get(cost[0], Decimal(0)) + cost[1]
+            last_done = max(last_done, parse_timestamp(report.get("doneAt")) or "")
+        return groups, prices, last_done
 
     def _bulk_items(self, bulk_id: str, wanted: int, start: Position | None) -> list[StoredReport]:
         """Up to `wanted` reports in sentAt order; Query pages stop at 1 MB, so keep reading."""

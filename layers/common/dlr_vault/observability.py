@@ -37,3 +37,19 @@ def publish_run(stats: dict[str, Any], seconds_behind: float | None) -> None:
     for group, value in stats["by_status_group"].items():
         with single_metric(name="ReportsByStatusGroup", unit=count, value=value, namespace=metrics.namespace) as metric:
             metric.add_dimension(name="StatusGroup", value=group)
+
+
+def publish_notifier(outcome: Any) -> None:
+    """Emit one notifier batch's figures (a `dlr_vault.notifier.BatchOutcome`) as metrics (EMF)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    for name, value in (
+        ("StreamRecords", outcome.records),
+        ("ReportChanges", outcome.changes),
+        ("EventsPublished", outcome.published),
+        ("EventPublishRetries", outcome.retried),
+        ("EventsSlimmed", outcome.slimmed),
+        ("EventsLeftForRedelivery", outcome.events - outcome.published if outcome.failed_sequence else 0),
+        ("CounterRecords", outcome.counted),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from functools import cache
 from typing import Any, TypeGuard
 
@@ -186,3 +187,17 @@ def as_log(report: Report, version: int) -> Report:
     shaped = in_shape(report, version)
     shaped.pop("callbackData", None)
     return {("destination" if key == "to" else key): value for key, value in shaped.items()} if version == 3 else shaped
+
+
+def price_total(report: Report) -> tuple[str, Decimal] | None:
+    """(currency, what the message cost): `pricePerMessage` times the part count (`smsCount` or
+    `messageCount`, 1 if absent), as in queries/; None without a numeric price and a currency.
+    `report` must be parsed with `parse_float=Decimal`, so sums stay exact."""
+    price = report.get("price")
+    if not isinstance(price, dict) or not isinstance(price.get("currency"), str):
+        return None
+    per_message = price.get("pricePerMessage")
+    if not isinstance(per_message, Decimal | int):
+        return None
+    parts = report.get("smsCount", report.get("messageCount", 1))
+    return price["currency"], Decimal(per_message) * (parts if isinstance(parts, int) else 1)
