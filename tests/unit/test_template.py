@@ -284,3 +284,8 @@ def test_reconciliation_has_its_own_schedule_input_and_can_be_disabled():
     assert reconcile["State"] == {"Fn::If": ["ReconcileEnabled", "ENABLED", "DISABLED"]}
     assert TEMPLATE["Conditions"]["ReconcileEnabled"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ReconcileExpression"}, "disabled"]}]}
     assert reconcile["DeadLetterConfig"] and reconcile["RetryPolicy"]
+
+
+def test_the_lookup_apis_5xx_alarm_watches_the_name_the_api_is_given():
+    alarm = RESOURCES["LookupServerErrorsAlarm"]["Properties"]
+    assert {"Name": "ApiName", "Value": RESOURCES["LookupApi"]["Properties"]["Name"]} in alarm["Dimensions"]
