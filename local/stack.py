@@ -366,12 +366,16 @@ def reset_runtime() -> None:
 
 def start_moto_server(port: int = 0) -> tuple[Any, str]:
     """moto in server mode on 127.0.0.1; returns the server and its endpoint URL."""
+    # moto answers every Origin with Access-Control-Allow-Origin (flask-cors). Only pages served on
+    # this machine's loopback (the local console signing in to moto's Cognito) may read its answers;
+    # a web page from anywhere else may not. Its app module calls CORS(app) per service: narrow it.
+    from functools import partial
+
+    from flask_cors import CORS
     from moto.moto_server import werkzeug_app
     from moto.server import ThreadedMotoServer
 
-    # moto answers every Origin with Access-Control-Allow-Origin (flask-cors) unless told not to; its
-    # settings module reads MOTO_DISABLE_GLOBAL_CORS once at import, so set the flag the app reads.
-    werkzeug_app.DISABLE_GLOBAL_CORS = True
+    werkzeug_app.CORS = partial(CORS, origins=[r"^http://127\.0\.0\.1:\d+$", r"^http://localhost:\d+$"])
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
