@@ -23,7 +23,7 @@ def test_demo_pulls_archives_indexes_and_serves_the_reports_back():
     out = done.stdout
     assert "630 reports pulled, 630 archived, 630 indexed in 3 pages" in out
     assert re.search(r"\s630 reports so far, page stored [0-9.]+ s after its fetch -> raw/", out)
-    assert out.count("curl -s -H 'x-api-key:") == 4
+    assert out.count("curl -s -H 'x-api-key:") == 5
     assert re.findall(r"checked GET (\S+): (\d+)", out) == [
         ("/sms/1/reports?messageId=msg-1-0000000", "200"),
         ("/sms/3/reports?bulkId=BULK-000-1&limit=2", "200"),
