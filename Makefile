@@ -5,6 +5,7 @@ SHELL := /bin/bash
 VENV        ?= .venv
 CHECKOV_VENV?= .venv-checkov
 BIN         := $(VENV)/bin
+UV          := $(BIN)/uv
 # Python 3.13 from PATH or pyenv; a pyenv shim that is not active is skipped.
 PY313       ?= $(shell bash local/find-python313.sh)
 export PATH := $(abspath $(BIN)):$(if $(PY313),$(dir $(PY313)),):$(PATH)
@@ -15,20 +16,22 @@ export AWS_DEFAULT_REGION ?= us-east-1
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements-dev.txt layers/common/requirements.txt constraints.txt
+# Installs are hash-checked end to end. The new venv's own pip (from the Python) installs only uv,
+# pinned with its hashes in requirements-uv.lock; uv then makes the venv exactly requirements-dev.lock,
+# every file checked against its hashes (uv and pip themselves are pinned there too).
+$(BIN)/.installed: requirements-dev.lock requirements-uv.lock
 	@test -n "$(PY313)" || { echo "Python 3.13 not found: install it (e.g. 'pyenv install 3.13') or put python3.13 on PATH"; exit 1; }
 	@echo "creating $(VENV) with $(PY313)"
 	$(PY313) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-uv.lock
+	$(UV) pip sync --quiet --require-hashes --python $(BIN)/python requirements-dev.lock
 	touch $@
 
 venv: $(BIN)/.installed  ## create or reuse the virtualenv
 
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt constraints-checkov.txt
-	@test -n "$(PY313)" || { echo "Python 3.13 not found"; exit 1; }
-	$(PY313) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt -c constraints-checkov.txt
+$(CHECKOV_VENV)/.installed: requirements-checkov.lock $(BIN)/.installed
+	$(PY313) -m venv --without-pip $(CHECKOV_VENV)
+	$(UV) pip sync --quiet --require-hashes --python $(CHECKOV_VENV)/bin/python requirements-checkov.lock
 	touch $@
 
 # tests/browser drive Debian's headless Chromium through chromium-driver (never a downloaded browser).
@@ -89,16 +92,14 @@ restore-fallback: venv  ## put pages S3 refused back into raw/ (STACK=<stack nam
 	@test -n "$(STACK)" || { echo "usage: make restore-fallback STACK=<stack name>"; exit 2; }
 	$(BIN)/python -m ops.restore_fallback --stack $(STACK)
 
-lock:  ## re-pin constraints.txt, the layer's and checkov's pins from a fresh resolve (in throwaway mktemp virtualenvs)
-	set -e; dev=$$(mktemp -d); layer=$$(mktemp -d); checkov=$$(mktemp -d); trap 'rm -rf "$$dev" "$$layer" "$$checkov"' EXIT; \
-	$(PY313) -m venv "$$dev" && "$$dev/bin/pip" install -q -r requirements-dev.txt && \
-	{ echo "# Full pin set for the dev virtualenv (pip install -c constraints.txt); regenerate with \`make lock\`."; "$$dev/bin/pip" freeze; } > constraints.txt; \
-	$(PY313) -m venv "$$layer" && "$$layer/bin/pip" install -q -r layers/common/requirements.txt -c constraints.txt && \
-	{ echo "# Every package the layer ships, pinned (make lock writes this; a test keeps it equal to ../../constraints.txt)."; \
-	  "$$layer/bin/pip" freeze; } > layers/common/constraints.txt; \
-	$(PY313) -m venv "$$checkov" && "$$checkov/bin/pip" install -q -r requirements-checkov.txt && \
-	{ echo "# checkov's own virtualenv, pinned to the last package (make lock writes this)."; \
-	  "$$checkov/bin/pip" freeze; } > constraints-checkov.txt
+# uv pip compile --upgrade: the newest versions the requirement files allow, each with the hashes of
+# all its files. The layer is resolved for Lambda (arm64, 3.13); the others for any platform.
+LOCK := $(UV) pip compile --quiet --generate-hashes --python-version 3.13 --custom-compile-command "make lock"
+lock: venv  ## re-resolve the lock files (hash-pinned) from the requirement files: edit a requirements*.txt, then this
+	$(LOCK) --upgrade --python-platform aarch64-manylinux_2_28 -o layers/common/requirements.lock layers/common/requirements.txt
+	$(LOCK) --upgrade --universal -c layers/common/requirements.lock -o requirements-dev.lock requirements-dev.txt
+	$(LOCK) --upgrade --universal -o requirements-checkov.lock requirements-checkov.txt
+	grep -o '^uv==[^ ]*' requirements-dev.lock | $(LOCK) --universal -o requirements-uv.lock -
 
 clean:  ## remove build output and virtualenvs
 	rm -rf .aws-sam $(VENV) $(CHECKOV_VENV)
