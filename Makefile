@@ -11,7 +11,7 @@ PY313       ?= $(shell bash local/find-python313.sh)
 export PATH := $(abspath $(BIN)):$(if $(PY313),$(dir $(PY313)),):$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv browser demo test unit suite typecheck smoke lint static build validate bench report screenshot deploy restore-fallback backfill lock clean
+.PHONY: help venv browser demo test unit suite typecheck smoke lint static build validate bench report screenshot deploy restore-fallback backfill erase lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -91,6 +91,10 @@ backfill: venv  ## search attributes for items indexed before the search indexes
 restore-fallback: venv  ## put pages S3 refused back into raw/ (STACK=<stack name>; docs/operations.md)
 	@test -n "$(STACK)" || { echo "usage: make restore-fallback STACK=<stack name>"; exit 2; }
 	$(BIN)/python -m ops.restore_fallback --stack $(STACK)
+
+erase: venv  ## erase every report to one number (GDPR art. 17): make erase NUMBER=<msisdn> STACK=<stack> (STACK=local: the demo's)
+	@test -n "$(NUMBER)" -a -n "$(STACK)" || { echo "usage: make erase NUMBER=<phone number> STACK=<stack name, or local while make demo serves> [ERASE_ARGS=--since YYYY-MM-DD]"; exit 2; }
+	$(BIN)/python -m ops.erase --stack $(STACK) --number "$(NUMBER)" $(ERASE_ARGS)
 
 # uv pip compile --upgrade: the newest versions the requirement files allow, each with the hashes of
 # all its files. The layer is resolved for Lambda (arm64, 3.13); the others for any platform.

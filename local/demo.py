@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from dlr_vault import aws
     from local.webhook import WebhookReceiver
+    from ops.erase import OUTPUTS as ERASE_OUTPUTS
 
     receiver = WebhookReceiver().start()  # plays the customer's notifyUrl
     parameters = {
@@ -181,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["CONSOLE_COGNITO_ENDPOINT"] = endpoint  # moto plays cognito-idp.<region>.amazonaws.com
     reset_runtime()
     print("created from template.yaml: " + ", ".join(f"{k}={v}" for k, v in stack.names.items()))
+    described = {"endpoint": endpoint, "outputs": stack.outputs(*ERASE_OUTPUTS)}  # for `make erase STACK=local`
+    (ROOT / ".local-stack").mkdir(exist_ok=True)
+    (ROOT / ".local-stack" / "stack.json").write_text(json.dumps(described, indent=1))
 
     collector = load_handler("collector")
     progress = _Progress()
@@ -236,7 +240,15 @@ def main(argv: list[str] | None = None) -> int:
         for path in ("/console", f"/console/api/bulks/{first['bulkId']}/summary"):
             response = requests.get(api.url + path, headers={"Authorization": token}, timeout=10)
             print(f"checked GET {path} signed in as {CONSOLE_USER}: {response.status_code}, {len(response.content)} bytes")
+        from ops.erase import main as erase
+
+        print(f"\nmake erase NUMBER={SEED_NUMBER} STACK=local")
+        erase(["--stack", "local", "--number", SEED_NUMBER])
+        path = f"/sms/3/logs?destination={SEED_NUMBER}"
+        results = requests.get(api.url + path, headers={"x-api-key": api_key}, timeout=10).json()["results"]
+        print(f"checked GET {path} after the erasure: {len(results)} results")
     else:
+        print(f"erase the number's reports (GDPR art. 17) from another terminal: make erase NUMBER={SEED_NUMBER} STACK=local")
         print("serving until Ctrl-C")
         try:
             while True:

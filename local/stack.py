@@ -329,6 +329,15 @@ class LocalStack:
     def environment(self, function: str) -> dict[str, str]:
         return function_environment(self.resolver, function)
 
+    def outputs(self, *keys: str) -> dict[str, str]:
+        """These template Outputs as CloudFormation gives them (one whose Condition is false is absent)."""
+        declared = self.resolver.template["Outputs"]
+        return {
+            key: self.resolver(declared[key]["Value"])
+            for key in keys
+            if "Condition" not in declared[key] or self.resolver.condition(declared[key]["Condition"])
+        }
+
     def has(self, logical: str) -> bool:
         """Whether the template creates `logical` with this stack's parameters (its Condition)."""
         return self.resolver.exists(logical)

@@ -15,11 +15,6 @@ import sys
 import ops  # noqa: F401 - puts the layer's dlr_vault on the path
 
 
-def _outputs(cloudformation, stack: str) -> dict[str, str]:
-    (described,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack", help="stack name (reads its outputs)")
@@ -35,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
     table, bucket = args.table, args.bucket
     if args.stack:
-        outputs = _outputs(aws.client("cloudformation"), args.stack)
+        outputs = aws.stack_outputs(args.stack)
         table, bucket = table or outputs["FallbackTableName"], bucket or outputs["ArchiveBucketName"]
     restored = restore(FallbackStore(table, aws.client("dynamodb")), Archive(bucket, aws.client("s3")))
     for key in restored:

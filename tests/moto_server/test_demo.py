@@ -1,5 +1,6 @@
 """`make demo`'s stack end to end, non-interactively, in a fresh process as a newcomer runs it."""
 
+import gzip
 import json
 import os
 import re
@@ -38,6 +39,11 @@ def test_demo_pulls_archives_indexes_and_serves_the_reports_back():
         ("/console/api/bulks/BULK-000-1/summary", "200"),
     ]
     assert re.search(r"checked GET /sms/3/logs\?destination=41793026731: 200, \d+ bytes, 3 results", out)
+    erased = re.search(r"erased: (\d+) report\(s\) deleted from \S+, (\d+) archive object\(s\) rewritten, (\d+) older version", out)
+    assert erased and int(erased[1]) == 3 and int(erased[2]) >= 2 and int(erased[3]) >= int(erased[2])
+    assert "checked GET /sms/3/logs?destination=41793026731 after the erasure: 0 results" in out
+    copied = [gzip.decompress(p.read_bytes()) for p in (ROOT / ".local-stack" / "archive").rglob("*.gz")]
+    assert copied and not any(b"41793026731" in data for data in copied)  # `make report` reads this copy
     assert re.search(
         r"events: 630 stream records in 7 batches -> 630 events published on dlr-vault-local-reports \(\d+ PutEvents retries, 0 failed", out
     )

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from local.stack import load_template
-from tests.unit.test_template import RESOURCES, expanded, role_actions
+from tests.unit.test_template import RESOURCES, expanded, role_actions, statements
 
 CALLER_ROUTES = (
     "/sms/1/reports",
@@ -137,3 +137,28 @@ def test_without_a_customer_key_nothing_names_one():
     resources = expanded()["Resources"]
     assert "kms:" not in json.dumps([r for r in resources.values() if r["Type"] == "AWS::IAM::Role"])
     assert "KMSMasterKeyId" not in resources["ReportsTable"]["Properties"]["SSESpecification"]
+
+
+def test_erasure_is_an_operators_role_with_mfa_and_only_what_the_erasure_does():
+    assert RESOURCES["ErasureRole"]["Condition"] == "SearchEnabled"  # with the destination index only
+    role = expanded()["Resources"]["ErasureRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    assert role_actions("Erasure") == {
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:Scan",
+        "secretsmanager:GetSecretValue",
+        "s3:ListBucket",
+        "s3:ListBucketVersions",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+        "s3:BypassGovernanceRetention",
+    }
+    deletes = [s for s in statements(role) if "s3:DeleteObjectVersion" in s["Action"]]
+    assert [str(s["Resource"]) for s in deletes] == [str(["${ArchiveBucket.Arn}/raw/*", "${ArchiveBucket.Arn}/reports/*"])]
+    assert not {"s3:PutObject", "s3:DeleteObjectVersion"} & role_actions("LookupFunction")

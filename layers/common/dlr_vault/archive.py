@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,16 @@ from botocore.exceptions import ClientError
 RAW_PREFIX = "raw/"
 REPORTS_PREFIX = "reports/"
 PREFLIGHT_KEY = "health/preflight"
+
+
+@dataclass(frozen=True)
+class Version:
+    """One version of an object (the bucket is versioned); `deleted`: a delete marker."""
+
+    key: str
+    version_id: str
+    latest: bool
+    deleted: bool = False
 
 
 class RawKeyTaken(Exception):
@@ -89,6 +100,40 @@ class Archive:
     def probe_writable(self) -> None:
         """Preflight: prove the bucket takes writes before anything is consumed at Infobip."""
         self._put(PREFLIGHT_KEY, datetime.now(UTC).isoformat().encode(), "text/plain")
+
+    # Erasure (dlr_vault.erasure) only: an operator's role may replace and delete; the collector's may not.
+
+    def versions(self, prefix: str) -> Iterator[Version]:
+        """Every version and delete marker under `prefix`."""
+        for page in self._s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=prefix):
+            for found in page.get("Versions", []):
+                yield Version(found["Key"], found["VersionId"], found["IsLatest"])
+            for marker in page.get("DeleteMarkers", []):
+                yield Version(marker["Key"], marker["VersionId"], marker["IsLatest"], deleted=True)
+
+    def read_version(self, key: str, version_id: str) -> bytes:
+        return gzip.decompress(self._s3.get_object(Bucket=self.bucket, Key=key, VersionId=version_id)["Body"].read())
+
+    def rewrite(self, key: str, data: bytes) -> None:
+        """Replace an object with new stored (gzip) bytes, in place: a new current version."""
+        self._put(key, data, "application/x-ndjson" if key.startswith(REPORTS_PREFIX) else "application/json")
+
+    def delete_version(self, key: str, version_id: str) -> None:
+        """Delete one version for good, past a governance-mode Object Lock (the role must be allowed to)."""
+        self._s3.delete_object(Bucket=self.bucket, Key=key, VersionId=version_id, BypassGovernanceRetention=True)
+
+    def put_record(self, key: str, data: bytes) -> None:
+        self._put(key, data, "application/json")
+
+    def get_record(self, key: str) -> bytes | None:
+        """The record under `key`, None if there is none (listed first: a role without s3:ListBucket
+        on the whole bucket gets 403, not 404, for a missing key)."""
+        if not self._s3.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1).get("KeyCount"):
+            return None
+        return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def delete_record(self, key: str) -> None:
+        self._s3.delete_object(Bucket=self.bucket, Key=key)
 
     def _put(self, key: str, data: bytes, content_type: str) -> None:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)

@@ -92,6 +92,12 @@ def secret_stages(name: str, max_age: int = 3600, *, force: bool = False) -> lis
     return values
 
 
+def stack_outputs(stack: str) -> dict[str, str]:
+    """A deployed stack's Outputs (the operator commands find its table, bucket and secrets by them)."""
+    (described,) = client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
 def number_hasher(secret_name: str) -> NumberHasher | None:
     """The destination index's keyed hash, its key read from `secret_name` when first used (None: search is off).
     Cached an hour like the cursor key; the key never changes (a new key would orphan every stored hash)."""

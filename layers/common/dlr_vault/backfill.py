@@ -135,13 +135,6 @@ class Backfill:
         return "updated"
 
 
-def _stack_outputs(stack: str) -> dict[str, str]:
-    from dlr_vault import aws
-
-    described = aws.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
-    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack", help="the stack's name: its ReportsTableName and SearchKeySecretArn outputs are used")
@@ -153,15 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=8, help="concurrent UpdateItem requests (default 8)")
     parser.add_argument("--max-pages", type=int, help="stop after this many pages (resume later)")
     args = parser.parse_args(argv)
+    from dlr_vault import aws
+
     table, key_secret = args.table, args.key_secret
     if args.stack:
-        outputs = _stack_outputs(args.stack)
+        outputs = aws.stack_outputs(args.stack)
         table = table or outputs.get("ReportsTableName")
         key_secret = key_secret or outputs.get("SearchKeySecretArn")
     if not table or not key_secret:
         parser.error("give --stack (deployed with SearchIndexes all or destination), or --table and --key-secret")
-    from dlr_vault import aws
-
     key = aws.client("secretsmanager").get_secret_value(SecretId=key_secret)["SecretString"]
     backfill = Backfill(table, aws.client("dynamodb"), NumberHasher(lambda: key), page_size=args.page_size, workers=args.workers)
     progress = backfill.run(args.state or Path(f".backfill-{table}.json"), max_pages=args.max_pages, restart=args.restart)

@@ -210,6 +210,15 @@ class ReportIndex:
             found.update((item["messageId"]["S"], StoredReport._of(item)) for item in items)
         return found
 
+    def delete(self, message_ids: list[str]) -> int:
+        """Delete the items of `message_ids` (erasure); returns how many there were."""
+        chunks = [message_ids[i : i + _BATCH_GET] for i in range(0, len(message_ids), _BATCH_GET)]
+        keys: dict[str, Any] = {"ProjectionExpression": "messageId"}
+        there = [item["messageId"] for items in self._map(partial(self._batch_get, consistent=True, **keys), chunks) for item in items]
+        requests = [{"DeleteRequest": {"Key": {"messageId": key}}} for key in there]
+        self._map(self._batch_write, [requests[i : i + _BATCH_WRITE] for i in range(0, len(requests), _BATCH_WRITE)])
+        return len(there)
+
     def get(self, message_id: str) -> StoredReport | None:
         item = self._ddb.get_item(TableName=self.table, Key={"messageId": {"S": message_id}}).get("Item")
         return StoredReport._of(item) if item else None
