@@ -181,6 +181,7 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
                     "KeySchema",
                     "GlobalSecondaryIndexes",
                     "BillingMode",
+                    "TableClass",
                     "SSESpecification",
                     "DeletionProtectionEnabled",
                     "StreamSpecification",

@@ -289,3 +289,13 @@ def test_reconciliation_has_its_own_schedule_input_and_can_be_disabled():
 def test_the_lookup_apis_5xx_alarm_watches_the_name_the_api_is_given():
     alarm = RESOURCES["LookupServerErrorsAlarm"]["Properties"]
     assert {"Name": "ApiName", "Value": RESOURCES["LookupApi"]["Properties"]["Name"]} in alarm["Dimensions"]
+
+
+@pytest.mark.parametrize("table_class", [None, "STANDARD"])
+def test_the_reports_table_is_infrequent_access_unless_asked(table_class):
+    """moto keeps no table class, so this reads what CloudFormation would be given."""
+    resolver = Resolver(
+        TEMPLATE, {"InfobipBaseUrl": "https://x", "InfobipApiKeySecret": "s", **({"TableClass": table_class} if table_class else {})}
+    )
+    resolver.names.update({k: k for k in RESOURCES})
+    assert resolver(RESOURCES["ReportsTable"]["Properties"])["TableClass"] == (table_class or "STANDARD_INFREQUENT_ACCESS")
