@@ -382,7 +382,7 @@ def _s3_rows(row: Any, prefix: str, objects: Objects, lifecycle: Lifecycle, pric
     glacier = sum(moving) * (life_days - standard_days) / DAYS_PER_MONTH * gb
     noncurrent = sum(objects.noncurrent_sizes) * (lifecycle.noncurrent_days or life_days) / DAYS_PER_MONTH * gb
     puts = len(objects.sizes) * scale
-    each = f"{puts:,.0f} objects, {_mean(objects.sizes) / 1024:.0f} KB each"
+    each = f"{puts:,.0f} objects a million reports, {_mean(objects.sizes) / 1024:.0f} KB each"
     row("core", f"S3 {prefix} PUTs", puts * prices["s3_put_per_thousand"] / 1000, each)
     row(
         "core",

@@ -22,6 +22,27 @@ BEFORE_COMMIT = "9a04073518963cf3e80bd66cb849464ca9d481fe"  # main before issue 
 PREFIXES = ("raw/", "reports/")
 
 
+NOTES = "\n".join(
+    [
+        "How it counts. Each report is kept 12 months from its ingest, so its storage costs its",
+        "size x 12 GB-months (GB = 2^30 bytes) whenever in the year it arrived. A steady ingest's first",
+        "calendar year holds half its year's reports on average (the table grows linearly), so that",
+        "year's bill shows half of each storage row; with a year's retention, a steady state pays them",
+        "in full. Item sizes are measured on this run's table (DynamoDB's rules: names + values, plus",
+        "100 bytes of storage per item in the table and per entry in each index); an index write costs",
+        "the WRU of its projected entry (ALL: the whole item; KEYS_ONLY: the table's and the index's",
+        "keys; INCLUDE: those + its attributes), only for items that carry the index's keys. Reads are",
+        "the BatchGetItem keys the collector sent per report (strongly consistent: 1 RRU per 4 KB, 1 at",
+        "least). PITR is priced on the table's size (not its indexes). S3: the objects this run wrote",
+        "per prefix; those >= the lifecycle rule's minimum (S3's default: 128 KB) move to Glacier",
+        "Instant Retrieval after ArchiveTransitionDays, smaller ones stay in Standard. Lambda: the",
+        "collector's measured wall time per report at the template's MemorySize (moto, not AWS). The",
+        "schedule's own fixed cost (idle runs) is per month, not per report: see the idle rows above.",
+        "'(x if on)' is an option the configuration has off: what switching it on adds.",
+    ]
+)
+
+
 def config_now() -> StorageConfig:
     return TemplateReader(load_template()).storage_config("this template")
 

@@ -11,7 +11,8 @@ DynamoDB and S3 request is kept as sent and pickled there after the run (the cei
 
 `python -m bench.measure runs` invokes the handler the way the schedule would: BENCH_RUNS runs
 (or until BENCH_UNTIL reports were fetched), each starting BENCH_PERIOD seconds after the last
-began (0: back to back) with a BENCH_TIMEOUT-second context, then BENCH_IDLE_RUNS more at once.
+began (0: back to back; the first at BENCH_START, epoch seconds) with a BENCH_TIMEOUT-second
+context, then BENCH_IDLE_RUNS more at once.
 """
 
 from __future__ import annotations
@@ -110,9 +111,9 @@ def runs() -> dict[str, Any]:
         figures = {"start": started, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
         return {**figures, "fetched": stats["fetched"], "pages": stats["pages"], "outcome": stats["outcome"], "requests": dict(counts)}
 
-    first = time.monotonic()
+    first = float(os.environ.get("BENCH_START") or time.time())  # the schedule's first tick (epoch seconds)
     while len(out) < most and (not until or sum(r["fetched"] for r in out) < until):
-        time.sleep(max(0.0, first + len(out) * period - time.monotonic()))
+        time.sleep(max(0.0, first + len(out) * period - time.time()))
         out.append(invoke())
     idle = [invoke() for _ in range(int(os.environ.get("BENCH_IDLE_RUNS", "0")))]
     return {"runs": out, "idle": idle}
