@@ -58,7 +58,11 @@ class Moto:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(timeout=10)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # holding 500,000 items, moto may take longer to exit than to answer
+            self.process.kill()
+            self.process.wait(timeout=30)
 
 
 def _env(moto: Moto) -> dict[str, str]:

@@ -21,7 +21,8 @@ DROPPED_HEADERS = {"expect", "content-length"}  # http.client sends the body at 
 
 
 def load(path: Path) -> list[tuple[str, str, dict[str, str], bytes]]:
-    captured: list[tuple[str, str, dict[str, str], bytes]] = pickle.loads(path.read_bytes())  # nosec B301 - our own child's file
+    """The requests our own child process pickled (a file in our own temporary directory)."""
+    captured: list[tuple[str, str, dict[str, str], bytes]] = pickle.loads(path.read_bytes())  # nosec B301
     return captured
 
 
