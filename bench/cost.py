@@ -190,7 +190,7 @@ class TemplateReader:
         return True if condition is None else self.condition(condition)
 
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.template["Resources"].items() if v["Type"] == kind}
+        return {k: v for k, v in self.template["Resources"].items() if isinstance(v, dict) and v.get("Type") == kind}
 
     def indexes(self, table: dict[str, Any]) -> tuple[IndexSpec, ...]:
         """Every GSI the table can have; one behind `Fn::If` is listed with whether it is on by default."""
