@@ -21,26 +21,15 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
 import local  # noqa: F401 - the layer's package on sys.path
-from bench import fanout
+from bench import backlog, ceiling, cost, fanout, freshness, life
 from local.infobip_sim import InfobipSimulator, make_reports
 from local.stack import ROOT, build_stack
 
-# Written-down list prices, us-east-1, as published by AWS in 2025 (not fetched at run time).
-PRICES = {
-    "dynamodb_write_per_million_wru": 0.625,  # on-demand write request units
-    "dynamodb_read_per_million_rru": 0.125,  # on-demand read request units
-    "dynamodb_storage_per_gb_month": 0.25,  # DynamoDB Standard table class, beyond the first 25 GB
-    "s3_put_per_thousand": 0.005,  # S3 Standard PUT/COPY/POST/LIST
-    "s3_storage_per_gb_month": 0.023,  # S3 Standard, first 50 TB
-    "lambda_arm64_per_gb_second": 0.0000133334,
-    "lambda_per_million_requests": 0.20,
-}
-COLLECTOR_MEMORY_GB = 1.0  # CollectorFunction MemorySize in template.yaml
 SEARCHED_NUMBER = "41793026731"  # every 5,000th report goes to this number: the destination search's target
 
 
@@ -74,9 +63,9 @@ class Moto:
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired:  # holding 500,000 items, moto may take longer to exit than to answer
             self.process.kill()
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=30)
 
 
 def _env(moto: Moto) -> dict[str, str]:
@@ -105,7 +94,26 @@ def _clients(moto: Moto) -> Any:
     return client
 
 
-def ingest(moto: Moto, kind: str, reports: int, page_size: int) -> dict[str, Any]:
+def new_prefix() -> str:
+    """A fresh resource prefix; every stack's names have the same length (the ceiling swaps them in bodies)."""
+    return f"bench-{uuid.uuid4().hex[:6]}"
+
+
+def child(kind: str, env: dict[str, str]) -> dict[str, Any]:
+    """`python -m bench.measure kind` in a fresh process with `env`; its BENCH-RESULT line."""
+    done = subprocess.run([sys.executable, "-m", "bench.measure", kind], cwd=ROOT, env=env, capture_output=True, text=True, timeout=7200)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH-RESULT ")), None)
+    if done.returncode or line is None:
+        raise RuntimeError(f"{kind} run failed: {done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(line.removeprefix("BENCH-RESULT "))
+    return result
+
+
+def collector_env(moto: Moto, stack: Any) -> dict[str, str]:
+    return {**_env(moto), **stack.environment("CollectorFunction")}
+
+
+def ingest(moto: Moto, kind: str, reports: int, page_size: int, extra: dict[str, str] | None = None) -> dict[str, Any]:
     """Fresh resources from the template, `reports` waiting at the simulator, one measured run."""
     clients = _clients(moto)
     with InfobipSimulator() as sim:
@@ -113,17 +121,10 @@ def ingest(moto: Moto, kind: str, reports: int, page_size: int) -> dict[str, Any
         for report in batch[::5000]:
             report.fields["to"] = SEARCHED_NUMBER
         sim.add(batch)
-        prefix = f"bench-{uuid.uuid4().hex[:6]}"
+        prefix = new_prefix()
         params = {"InfobipBaseUrl": sim.base_url, "InfobipApiKeySecret": f"{prefix}/key", "PageSize": str(page_size)}
         stack = build_stack(clients, params, sim.api_key, prefix)
-        env = {**_env(moto), **stack.environment("CollectorFunction"), "BENCH_INFOBIP_KEY": sim.api_key}
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.measure", kind], cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600
-        )
-        line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH-RESULT ")), None)
-        if done.returncode or line is None:
-            raise RuntimeError(f"{kind} run failed: {done.stderr[-3000:]}")
-        result = json.loads(line.removeprefix("BENCH-RESULT "))
+        result = child(kind, {**collector_env(moto, stack), "BENCH_INFOBIP_KEY": sim.api_key, **(extra or {})})
         result.update(stack=stack, clients=clients, sim_pages=_pages(sim, page_size), reports=reports)
         return result
 
@@ -202,8 +203,8 @@ def index_costs(run: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 def kept_a_year(part: dict[str, float]) -> float:
     """USD per million reports: written once and stored for twelve months (DynamoDB only)."""
-    writes = part["wru"] * PRICES["dynamodb_write_per_million_wru"]
-    storage = part["bytes"] * 1e6 / 1e9 * PRICES["dynamodb_storage_per_gb_month"] * 12
+    writes = part["wru"] * cost.PRICES["dynamodb_wru_per_million:STANDARD"]
+    storage = part["bytes"] * 1e6 / 1e9 * cost.PRICES["dynamodb_storage_per_gb_month:STANDARD"] * 12
     return writes + storage
 
 
@@ -381,9 +382,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fanout-only", action="store_true", help="only the fan-out rows (notifier, its cost, bulk summary); prints, writes nothing"
     )
+    parser.add_argument("--freshness-runs", type=int, default=3, help="scheduled periods of production per freshness figure (0: skip)")
+    parser.add_argument("--freshness-poll", type=int, default=5, help="PollIntervalSeconds for the polling freshness figure")
+    parser.add_argument("--freshness-rate", type=float, default=10, help="reports per second the simulator produces")
+    parser.add_argument(
+        "--freshness-read-timeout",
+        type=int,
+        default=1,
+        help="also measure polling with this INFOBIP_READ_TIMEOUT (a smaller reserve per run; 0: skip)",
+    )
+    parser.add_argument("--backlog-reports", type=int, default=500_000, help="unread reports for the backlog drain (0: skip)")
     args = parser.parse_args(argv)
 
     moto = Moto()
+    sections: list[str] = []
     try:
         if args.only == "console":
             from bench import console
@@ -391,10 +403,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, figure in console.rows(moto.url, _env(moto), args.console_searches):
                 print(f"| {name} | {figure} |  |  |")
             return 0
-        rows = fan_out_rows(moto, args) if args.fanout_only else run_all(moto, args)
+        rows = fan_out_rows(moto, args) if args.fanout_only else run_all(moto, args, sections)
     finally:
         moto.stop()
-    table = render(rows, args)
+    table = render(rows, args, sections)
     print(table)
     if not args.no_write and not args.fanout_only:
         (ROOT / "docs" / "benchmarks.md").write_text(table)
@@ -407,7 +419,7 @@ def fan_out_rows(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, s
     return [(name, figure, "", "") for name, figure in figures]
 
 
-def run_all(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, str]]:
+def run_all(moto: Moto, args: argparse.Namespace, sections: list[str]) -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []
 
     def row(name: str, figure: str, target: str = "", met: bool | None = None) -> None:
@@ -423,7 +435,7 @@ def run_all(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, s
     )
     row("ingest speed-up over the baseline", f"{rate / naive_rate:.1f}x", ">= 10x", rate / naive_rate >= 10)
 
-    counted = ingest(moto, "collector", args.count_reports, 1000)
+    counted = ingest(moto, "collector", args.count_reports, 1000, {"BENCH_DETAIL": "1"})
     per_10k = {op: n * 10_000 / args.count_reports for op, n in sorted(counted["requests"].items())}
     minimum_writes = math.ceil(args.count_reports / 25) * 10_000 / args.count_reports
     pages = math.ceil(args.count_reports / 1000)  # pages with reports; a run ends on a short or empty page
@@ -443,23 +455,17 @@ def run_all(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, s
     row("other AWS requests per 10,000 reports", others)
 
     costs = index_costs(counted)
-    wru_per_report = sum(part["wru"] for name, part in costs.items() if "before" not in name)
-    stored = 0
-    for page in counted["clients"]("s3").get_paginator("list_objects_v2").paginate(Bucket=counted["stack"].names["ArchiveBucket"]):
-        stored += sum(o["Size"] for o in page.get("Contents", []))
-    million = 1_000_000
-    scale = million / args.count_reports
-    dynamo_writes = wru_per_report * million * PRICES["dynamodb_write_per_million_wru"] / million
-    dynamo_reads = PRICES["dynamodb_read_per_million_rru"]  # one consistent read unit per report (items < 4 KB)
-    s3_puts = counted["requests"].get("s3:PutObject", 0) * scale * PRICES["s3_put_per_thousand"] / 1000
-    s3_store = stored * scale / 1e9 * PRICES["s3_storage_per_gb_month"]
-    lambda_cost = main_run["wall"] / args.reports * million * COLLECTOR_MEMORY_GB * PRICES["lambda_arm64_per_gb_second"]
-    total = dynamo_writes + dynamo_reads + s3_puts + s3_store + lambda_cost
+    measured = life.measured_collector(counted, main_run["wall"] / args.reports)
+    now_rows = cost.life_cost(life.config_now(), measured)
+    once = life.ingest_only(now_rows)
     row(
         "cost per million reports (USD, us-east-1 list prices)",
-        f"{total:.2f}: DynamoDB writes {dynamo_writes:.2f} ({wru_per_report:.2f} WRU/report incl. indexes), "
-        f"reads {dynamo_reads:.2f}, S3 PUTs {s3_puts:.3f}, S3 storage {s3_store:.4f}/month, Lambda {lambda_cost:.3f}",
+        f"{sum(once.values()):.2f} to ingest: DynamoDB writes {once['writes']:.2f} (table and every index, by projection), "
+        f"reads {once['reads']:.2f}, S3 PUTs {once['PUTs']:.3f}, Lambda {once['Lambda']:.3f}; kept a year: see the cost table below",
     )
+    cost_table, summary = life.table(measured, life.measured_naive(naive))
+    core_now = summary[f"{life.config_now().label}: core"]
+    row("cost per million reports kept a year, core (this template)", f"{core_now:.2f} USD", "<= 2.50", core_now <= 2.50)
 
     from dlr_vault.index import BULK_INDEX
     from dlr_vault.search import DESTINATION_INDEX, TIME_INDEX
@@ -486,8 +492,8 @@ def run_all(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, s
         f"{kept_a_year(costs[TIME_INDEX]):.2f} ({costs[TIME_INDEX]['bytes']:.0f} B, 1 WRU), their keys in the table and the "
         f"bulk index's copy {growth:.2f} (+{table_bytes:.0f} B per item)",
     )
-    for path, cost in marginal.items():
-        row(f"marginal cost of the {path} index per million reports kept a year", f"{cost:.2f} USD", "<= 0.80", cost <= 0.80)
+    for path, usd in marginal.items():
+        row(f"marginal cost of the {path} index per million reports kept a year", f"{usd:.2f} USD", "<= 0.80", usd <= 0.80)
 
     floor = cpu_floor(main_run["sim_pages"])
     per_report, floor_per = main_run["cpu"] / args.reports * 1e6, floor / args.reports * 1e6
@@ -541,16 +547,116 @@ def run_all(moto: Moto, args: argparse.Namespace) -> list[tuple[str, str, str, s
     if not args.skip_build:
         for name, (unzipped, zipped) in package_sizes().items():
             row(f"package size, {name}", f"{unzipped / 1e3:,.0f} kB unzipped, {zipped / 1e3:,.0f} kB zipped")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        capture = Path(tmp) / "requests.pickle"
+        captured = ingest(moto, "collector", args.count_reports, 1000, {"BENCH_CAPTURE": str(capture)})
+        requests = ceiling.load(capture)
+    fresh = build_stack(
+        captured["clients"], {"InfobipBaseUrl": "http://127.0.0.1:1", "InfobipApiKeySecret": "ceiling/key"}, "k", new_prefix()
+    )
+    requests = ceiling.retarget(requests, {old: fresh.names[logical] for logical, old in captured["stack"].names.items()})
+    replay_wall, failures = ceiling.replay(requests)
+    fraction = replay_wall / captured["wall"]
+    row(
+        f"local ceiling: the run's {len(requests):,} DynamoDB and S3 requests from a bare client ({args.count_reports:,} reports)",
+        f"{replay_wall:.1f} s = {args.count_reports / replay_wall:,.0f} reports/s (http.client, {ceiling.WORKERS} threads, "
+        f"pre-built bodies; {failures} refused, as in the run: the preflight's conditional write fails by design)",
+    )
+    row(
+        "ingest as a fraction of the local ceiling",
+        f"{fraction:.2f} (collector {args.count_reports / captured['wall']:,.0f} reports/s in {captured['wall']:.1f} s)",
+        ">= 0.75",
+        fraction >= 0.75,
+    )
+
+    sections.append(f"## A report's life: USD per million reports ingested and kept a year\n\n{cost_table}\n\n{life.NOTES}")
+    if args.freshness_runs:
+        freshness_rows(moto, args, row)
+    if args.backlog_reports:
+        backlog_rows(args, row, now_rows)
     return rows
 
 
-def render(rows: list[tuple[str, str, str, str]], args: argparse.Namespace) -> str:
+def freshness_rows(moto: Moto, args: argparse.Namespace, row: Any) -> None:
+    """Freshness p50/p99 with polling off and on, the gap between runs, and each setting's idle cost a month."""
+    clients = _clients(moto)
+    settings: list[tuple[int, dict[str, str]]] = [(0, {}), (args.freshness_poll, {})]
+    if args.freshness_read_timeout:
+        settings.append((args.freshness_poll, {"INFOBIP_READ_TIMEOUT": str(args.freshness_read_timeout)}))
+    for poll, extra in settings:
+        got = freshness.measure(clients, partial(collector_env, moto), child, poll, args.freshness_runs, args.freshness_rate, extra)
+        period, timeout = got["period"], got["timeout"]
+        also = "".join(f", {k} {v}" for k, v in extra.items())
+        row(
+            f"freshness, PollIntervalSeconds {poll}{also} ({args.freshness_runs} runs every {period:.0f} s, {timeout:.0f} s budget, "
+            f"{args.freshness_rate:g} reports/s)",
+            f"p50 {got['p50']:.1f} s, p99 {got['p99']:.1f} s, max {got['max']:.1f} s ({got['reports']} reports, {got['unseen']} unseen); "
+            f"runs ask Infobip for {got['asking_window']:.1f} s, then no request for {got['gap_mean']:.1f} s (max {got['gap_max']:.1f} s)",
+            "p99 <= 10 s" if poll else "",
+            got["p99"] <= 10 if poll else None,
+        )
+        _, _, memory_mb = freshness.template_schedule()
+        runs, lambda_usd, requests_usd = freshness.idle_cost_per_month(got["idle"], period, memory_mb)
+        asked = ", ".join(f"{k} {v}" for k, v in sorted(got["idle"]["requests"].items()))
+        row(
+            f"idle cost per month, PollIntervalSeconds {poll}{also}",
+            f"{lambda_usd + requests_usd:.2f} USD: {runs:,.0f} runs x {got['idle']['wall']:.1f} s at {memory_mb} MB = Lambda "
+            f"{lambda_usd:.2f}, AWS requests {requests_usd:.2f} ({asked} a run)",
+        )
+
+
+def backlog_rows(args: argparse.Namespace, row: Any, now_rows: list[cost.CostRow]) -> None:
+    """The backlog drain with the template's PageSize, and a shorter one at Infobip's v1 limit for the per-page cost."""
+    once = life.ingest_only(now_rows)
+    per_report_aws = (once["writes"] + once["reads"] + once["PUTs"]) / 1e6
+    runs_at: dict[int, dict[str, Any]] = {}
+    big = backlog.PAGE_LIMITS["v1"]
+    for reports, page_size in ((args.backlog_reports, None), (min(args.backlog_reports, 100_000), big)):
+        got = backlog.drain(Moto, _clients, collector_env, child, reports, page_size)
+        runs_at[got["page_size"]] = got
+        lambda_usd = (
+            got["gb_seconds"] * cost.PRICES["lambda_arm64_per_gb_second"] + got["runs"] * cost.PRICES["lambda_per_million_requests"] / 1e6
+        )
+        row(
+            f"backlog drain, {reports:,} reports waiting (PageSize {got['page_size']}, {got['timeout']:.0f} s runs on a "
+            f"{got['period']:.0f} s schedule)",
+            f"{reports / got['drain_seconds']:,.0f} reports/s on the schedule, drained in {got['drain_seconds'] / 60:.1f} min by "
+            f"{got['runs']} invocations ({reports / got['busy_seconds']:,.0f} reports/s while running, "
+            f"{got['reports_per_run']:,.0f} a run); "
+            f"Lambda {lambda_usd:.2f} USD, with DynamoDB and S3 {lambda_usd + per_report_aws * reports:.2f} USD; {got['left']} left",
+            "drained" if page_size is None else "",
+            got["left"] == 0 if page_size is None else None,
+        )
+        row(
+            f"backlog peak RSS, PageSize {got['page_size']}",
+            f"{got['peak_rss_mb']:.0f} MB of MemorySize {got['memory_mb']} MB",
+            "<= MemorySize",
+            got["peak_rss_mb"] <= got["memory_mb"],
+        )
+    for version, limit in backlog.PAGE_LIMITS.items():
+        got = runs_at.get(limit)
+        if got is None:
+            continue
+        if got["runs"] < 2:
+            row(f"backlog that drains within 48 h, {version} (page limit {limit:,})", "not measured: one run drained it all")
+            continue
+        held = backlog.capacity_48h(got["reports_per_run"], got["period"])
+        row(
+            f"backlog that drains within 48 h, {version} (page limit {limit:,})",
+            f"{held / 1e6:,.0f} million reports: {backlog.HOURS * 3600 / got['period']:,.0f} runs x {got['reports_per_run']:,.0f} "
+            f"reports a run ({got['pages_per_run']:.1f} pages of {limit:,}, {got['seconds_per_page']:.2f} s a page against moto)",
+        )
+
+
+def render(rows: list[tuple[str, str, str, str]], args: argparse.Namespace, sections: list[str]) -> str:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
     lines = [
         "# Benchmarks",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}, with `make bench`",
-        f"(`python -m bench --reports {args.reports} --baseline-reports {args.baseline_reports}`):",
+        f"(`python -m bench --reports {args.reports} --baseline-reports {args.baseline_reports} "
+        f"--freshness-runs {args.freshness_runs} --backlog-reports {args.backlog_reports}`):",
         "moto server in its own process, the Infobip simulator on 127.0.0.1, each ingest in a fresh",
         "child process. moto is not AWS: throughput and latency are relative figures; request counts",
         "carry over; CPU per report carries over but for one TCP connect per request (see below).",
@@ -559,8 +665,9 @@ def render(rows: list[tuple[str, str, str, str]], args: argparse.Namespace) -> s
         "|---|---|---|---|",
         *[f"| {name} | {figure} | {target} | {met} |" for name, figure, target, met in rows],
         "",
-        "Prices (USD, us-east-1, written down from AWS's published list prices, not fetched):",
-        *[f"- `{k}`: {v}" for k, v in {**PRICES, **fanout.FAN_OUT_PRICES}.items()],
+        *sections,
+        "",
+        *life.prices_text(),
         "",
         "DynamoDB write units: every report is written to the table and to the bulk index (projection",
         "ALL), each rounded up to 1 KB, and to each search index (keys only: one unit); reads are one",

@@ -4,14 +4,25 @@
 Lambda would), runs once against moto server and the simulator, and prints one JSON line:
 wall seconds, this process's CPU seconds (the index writes from a thread pool), peak RSS, the run's figures and the AWS requests it
 made by operation (counted at botocore's last step before the HTTP send).
+
+With BENCH_DETAIL set, the batch requests' bodies are read too (BatchGetItem keys and their
+consistency, BatchWriteItem puts: what the cost model prices); with BENCH_CAPTURE=<file>, every
+DynamoDB and S3 request is kept as sent and pickled there after the run (the ceiling replays it).
+
+`python -m bench.measure runs` invokes the handler the way the schedule would: BENCH_RUNS runs
+(or until BENCH_UNTIL reports were fetched), each starting BENCH_PERIOD seconds after the last
+began (0: back to back; the first at BENCH_START, epoch seconds) with a BENCH_TIMEOUT-second
+context, then BENCH_IDLE_RUNS more at once.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import resource
 import sys
+import threading
 import time
 from collections import Counter
 from decimal import Decimal
@@ -21,28 +32,91 @@ from typing import Any
 import local  # noqa: F401 - puts the layer's package on sys.path, as Lambda's /opt/python
 
 
-def _count_requests(clients: list[Any], counts: Counter) -> None:
+def _body(request: Any) -> bytes:
+    body = request.body
+    if hasattr(body, "read"):
+        start = body.tell()
+        data = body.read()
+        body.seek(start)
+        return data
+    return body.encode() if isinstance(body, str) else bytes(body or b"")
+
+
+def _count_requests(clients: list[Any], counts: Counter, detail: Counter | None = None, capture: list[Any] | None = None) -> None:
+    lock = threading.Lock()
     for client in clients:
         service = client.meta.service_model.service_id.hyphenize()
 
         def hook(request: Any, _service: str = service, **kwargs: Any) -> None:
-            counts[f"{_service}:{kwargs['event_name'].rsplit('.', 1)[-1]}"] += 1
+            operation = kwargs["event_name"].rsplit(".", 1)[-1]
+            with lock:
+                counts[f"{_service}:{operation}"] += 1
+            if detail is not None and operation in ("BatchGetItem", "BatchWriteItem"):
+                for table in json.loads(_body(request))["RequestItems"].values():
+                    with lock:
+                        if operation == "BatchGetItem":
+                            detail["get_keys"] += len(table["Keys"])
+                            detail["consistent_gets"] += len(table["Keys"]) if table.get("ConsistentRead") else 0
+                        else:
+                            detail["puts"] += sum(1 for r in table if "PutRequest" in r)
+            if capture is not None and _service in ("dynamodb", "s3"):
+                with lock:
+                    capture.append((request.method, request.url, dict(request.headers.items()), _body(request)))
 
         client.meta.events.register(f"before-send.{service}", hook)
 
 
-def collector() -> dict[str, Any]:
+def _aws_clients() -> list[Any]:
     from dlr_vault import aws
+
+    return [aws.client("dynamodb"), aws.client("s3"), aws.client("secretsmanager")]
+
+
+def collector() -> dict[str, Any]:
     from local.context import LocalLambdaContext
     from local.stack import load_handler
 
     counts: Counter = Counter()
-    _count_requests([aws.client("dynamodb"), aws.client("s3"), aws.client("secretsmanager")], counts)
+    detail: Counter | None = Counter() if os.environ.get("BENCH_DETAIL") else None
+    capture: list[Any] | None = [] if os.environ.get("BENCH_CAPTURE") else None
+    _count_requests(_aws_clients(), counts, detail, capture)
     handler = load_handler("collector").lambda_handler
     event = {"source": "bench", "mode": "collect"}
     cpu, wall = time.process_time(), time.perf_counter()
     stats = handler(event, LocalLambdaContext(seconds=900))
-    return {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu, "stats": stats, "requests": dict(counts)}
+    result = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu, "stats": stats, "requests": dict(counts)}
+    if detail is not None:
+        result["detail"] = dict(detail)
+    if capture is not None:
+        Path(os.environ["BENCH_CAPTURE"]).write_bytes(pickle.dumps(capture))
+    return result
+
+
+def runs() -> dict[str, Any]:
+    """Scheduled invocations in one warm process, as Lambda would reuse one container."""
+    from local.context import LocalLambdaContext
+    from local.stack import load_handler
+
+    period, timeout = float(os.environ["BENCH_PERIOD"]), float(os.environ["BENCH_TIMEOUT"])
+    most, until = int(os.environ.get("BENCH_RUNS", "1000000")), int(os.environ.get("BENCH_UNTIL", "0"))
+    handler = load_handler("collector").lambda_handler
+    counts: Counter = Counter()
+    _count_requests(_aws_clients(), counts)
+    out: list[dict[str, Any]] = []
+
+    def invoke() -> dict[str, Any]:
+        counts.clear()  # this run's requests only
+        started, cpu, wall = time.time(), time.process_time(), time.perf_counter()
+        stats = handler({"source": "bench", "mode": "collect"}, LocalLambdaContext(seconds=timeout))
+        figures = {"start": started, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+        return {**figures, "fetched": stats["fetched"], "pages": stats["pages"], "outcome": stats["outcome"], "requests": dict(counts)}
+
+    first = float(os.environ.get("BENCH_START") or time.time())  # the schedule's first tick (epoch seconds)
+    while len(out) < most and (not until or sum(r["fetched"] for r in out) < until):
+        time.sleep(max(0.0, first + len(out) * period - time.time()))
+        out.append(invoke())
+    idle = [invoke() for _ in range(int(os.environ.get("BENCH_IDLE_RUNS", "0")))]
+    return {"runs": out, "idle": idle}
 
 
 def baseline() -> dict[str, Any]:
@@ -79,6 +153,6 @@ def peak_rss_mb() -> float:
 
 if __name__ == "__main__":
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    result = {"collector": collector, "baseline": baseline}[sys.argv[1]]()
+    result = {"collector": collector, "baseline": baseline, "runs": runs}[sys.argv[1]]()
     result["peak_rss_mb"] = peak_rss_mb()
     sys.stdout.write("\nBENCH-RESULT " + json.dumps(result) + "\n")

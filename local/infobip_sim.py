@@ -230,15 +230,17 @@ class InfobipSimulator(LoopbackServer):
     # -------------------------------------------------------------- serving
     def _take(self, version: int, limit: int, filters: dict[str, str]) -> list[dict[str, Any]]:
         """Remove and return up to `limit` matching reports: they are never handed out again."""
-        with self._lock:
-            taken, kept = [], []
-            for report in self.pending:
-                rendered = report.render(version)
-                neutral = report.fields
-                if len(taken) < limit and all(str(neutral.get(k)) == v for k, v in filters.items()):
-                    taken.append(rendered)
-                else:
-                    kept.append(report)
+        with self._lock:  # renders only what it hands out: a 500,000-report backlog stays cheap to serve
+            if filters:
+                chosen, kept = [], []
+                for report in self.pending:
+                    if len(chosen) < limit and all(str(report.fields.get(k)) == v for k, v in filters.items()):
+                        chosen.append(report)
+                    else:
+                        kept.append(report)
+            else:
+                chosen, kept = self.pending[:limit], self.pending[limit:]
+            taken = [report.render(version) for report in chosen]
             self.pending = kept
             self.handed_out.extend(taken)
             self.handed_out_versions.extend([version] * len(taken))

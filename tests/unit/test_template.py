@@ -121,7 +121,7 @@ def test_table_key_index_pitr_sse_ttl_and_retention():
     assert gsi["IndexName"] == BULK_INDEX
     assert gsi["KeySchema"] == [{"AttributeName": "bulkId", "KeyType": "HASH"}, {"AttributeName": "sentAt", "KeyType": "RANGE"}]
     assert props["BillingMode"] == "PAY_PER_REQUEST"
-    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] == {"Fn::If": ["KeepsPointInTimeRecovery", True, False]}
     assert props["SSESpecification"]["SSEEnabled"] is True and props["DeletionProtectionEnabled"] is True
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
     assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
@@ -299,3 +299,10 @@ def test_the_reports_table_is_infrequent_access_unless_asked(table_class):
     )
     resolver.names.update({k: k for k in RESOURCES})
     assert resolver(RESOURCES["ReportsTable"]["Properties"])["TableClass"] == (table_class or "STANDARD_INFREQUENT_ACCESS")
+
+
+@pytest.mark.parametrize("asked", [None, "true"])
+def test_point_in_time_recovery_of_the_reports_table_is_off_unless_asked(make_stack, asked):
+    stack = make_stack(**({"PointInTimeRecovery": asked} if asked else {}))
+    backups = stack.clients("dynamodb").describe_continuous_backups(TableName=stack.names["ReportsTable"])["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == ("ENABLED" if asked else "DISABLED")
