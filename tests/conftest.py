@@ -68,10 +68,11 @@ def make_stack(
     loopback port: tests that never fetch start no server."""
     sim: InfobipSimulator | None = request.getfixturevalue("sim") if "sim" in request.fixturenames else None
 
-    def make(**parameters: str) -> LocalStack:
+    def make(prefix: str = stack_prefix, **parameters: str) -> LocalStack:
+        """`prefix`: another name for a second stack in the same test."""
         base_url, api_key = (sim.base_url, sim.api_key) if sim else ("http://127.0.0.1:9", "no-simulator")
-        parameters = {"InfobipBaseUrl": base_url, "InfobipApiKeySecret": f"{stack_prefix}/infobip-api-key", **parameters}
-        stack = build_stack(aws, parameters, api_key, stack_prefix)
+        parameters = {"InfobipBaseUrl": base_url, "InfobipApiKeySecret": f"{prefix}/infobip-api-key", **parameters}
+        stack = build_stack(aws, parameters, api_key, prefix)
         for function in ("CollectorFunction", "LookupFunction", "NotifierFunction"):
             for name, value in stack.environment(function).items():
                 monkeypatch.setenv(name, value)

@@ -180,7 +180,7 @@ class ReportIndex:
         self._batches = batches
         self._sleep = sleep
         self._workers = workers
-        self._pool: ThreadPoolExecutor | None = None  # made on first write: the lookup never needs it
+        self._pool: ThreadPoolExecutor | None = None  # made on first use (batched writes, or reads past 100 keys)
 
     def _map(self, function: Callable[[Any], Any], chunks: list[Any]) -> list[Any]:
         """Run `function` over `chunks` concurrently (batch requests mostly wait on the network).
@@ -230,13 +230,21 @@ class ReportIndex:
             kwargs["ExclusiveStartKey"] = after._start_key()
         answer = self._ddb.query(**kwargs)
         last = answer.get("LastEvaluatedKey")
-        return [StoredReport._of(i) for i in answer.get("Items", [])], Position.of({k: v["S"] for k, v in last.items()}) if last else None
+        return self._complete(answer.get("Items", [])), Position.of({k: v["S"] for k, v in last.items()}) if last else None
 
     def bulk_outcomes(self, bulk_id: str) -> Iterable[StoredReport]:
-        """Every report of a bulk, read with only what a summary needs (status group and the report)."""
-        kwargs = self._bulk_query(bulk_id, ProjectionExpression="statusGroup, #r", ExpressionAttributeNames={"#r": "report"})
-        for page in self._ddb.get_paginator("query").paginate(**kwargs):
-            yield from (StoredReport._of(i) for i in page.get("Items", []))
+        """Every report of a bulk (a summary without counters reads them all)."""
+        for page in self._ddb.get_paginator("query").paginate(**self._bulk_query(bulk_id)):
+            yield from self._complete(page.get("Items", []))
+
+    def _complete(self, items: list[dict[str, Any]]) -> list[StoredReport]:
+        """Index entries as reports, in their order: a keys-only index's entries are read from the
+        table in batches (BulkIndexProjection KEYS_ONLY); one that projects everything is used as it is.
+        An entry whose item is gone by then (erased) is left out."""
+        missing = [item["messageId"]["S"] for item in items if "report" not in item]
+        read = self.get_many(missing) if missing else {}
+        found = (StoredReport._of(item) if "report" in item else read.get(item["messageId"]["S"]) for item in items)
+        return [stored for stored in found if stored is not None]
 
     def _bulk_query(self, bulk_id: str, **extra: Any) -> dict[str, Any]:
         """Query arguments for one bulk on the bulk index (the only way the lookup lists items)."""

@@ -210,7 +210,7 @@ class Logs:
             left = self._by_streams(page, [Stream(DESTINATION_INDEX, "toHash", self._hasher().of(query.destination))], saved)
         elif query.bulk_ids:
             page = _Page(self, query, since, until, "bulk_ids")
-            left = self._by_streams(page, [Stream(BULK_INDEX, "bulkId", b, complete=True) for b in query.bulk_ids], saved)
+            left = self._by_streams(page, [Stream(BULK_INDEX, "bulkId", b) for b in query.bulk_ids], saved)
         else:
             if not self.by_time:
                 raise bad_request("this vault has no time index (SearchIndexes is not all): filter by destination, bulkId or messageId")

@@ -2,8 +2,9 @@
 
 A `Stream` is one partition key of one index (a destination's keyed hash, one shard of one
 day, one bulk). Reads are Queries bounded by `sentAt` and by a `Limit`, resumed exactly after
-a (sentAt, messageId) position, so ties on `sentAt` are never read twice or skipped. The keys-only
-indexes give keys; the bulk index projects everything, so its hits carry the report.
+a (sentAt, messageId) position, so ties on `sentAt` are never read twice or skipped. A keys-only
+index gives keys (the reports are read from the table); an index that projects everything
+(the bulk index of a stack with BulkIndexProjection ALL) gives hits that carry the report.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ class Stream:
     index: str
     key: str  # the index's partition key attribute
     value: str
-    complete: bool = False  # the index projects every attribute (else keys only)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class LogsIndex:
             kwargs["ExclusiveStartKey"] = {stream.key: {"S": stream.value}, "sentAt": {"S": after[0]}, "messageId": {"S": after[1]}}
         answer = self._ddb.query(**kwargs)
         hits = [
-            Hit(item["sentAt"]["S"], item["messageId"]["S"], StoredReport._of(item) if stream.complete else None)
+            Hit(item["sentAt"]["S"], item["messageId"]["S"], StoredReport._of(item) if "report" in item else None)
             for item in answer.get("Items", [])
         ]
         return hits, "LastEvaluatedKey" in answer
