@@ -198,25 +198,17 @@ class ReportIndex:
         latest = latest_per_message(entries)
         stored = self._stored_ranks(list(latest))
         fresh = [e for mid, e in latest.items() if mid not in stored or e.rank > stored[mid]]
-        batches = [[{"PutRequest": {"Item": e.item}} for e in fresh[i : i + _BATCH_WRITE]] for i in range(0, len(fresh), _BATCH_WRITE)]
-        self._map(self._batch_write, batches)
+        self._write([{"PutRequest": {"Item": e.item}} for e in fresh])
         return fresh, len(latest) - len(fresh)
 
     def get_many(self, message_ids: list[str]) -> dict[str, StoredReport]:
         """The indexed ones of `message_ids` (eventually consistent; 100 keys a request, concurrently)."""
-        chunks = [message_ids[i : i + _BATCH_GET] for i in range(0, len(message_ids), _BATCH_GET)]
-        found: dict[str, StoredReport] = {}
-        for items in self._map(partial(self._batch_get, consistent=False), chunks):
-            found.update((item["messageId"]["S"], StoredReport._of(item)) for item in items)
-        return found
+        return {item["messageId"]["S"]: StoredReport._of(item) for item in self._read(message_ids, consistent=False)}
 
     def delete(self, message_ids: list[str]) -> int:
         """Delete the items of `message_ids` (erasure); returns how many there were."""
-        chunks = [message_ids[i : i + _BATCH_GET] for i in range(0, len(message_ids), _BATCH_GET)]
-        keys: dict[str, Any] = {"ProjectionExpression": "messageId"}
-        there = [item["messageId"] for items in self._map(partial(self._batch_get, consistent=True, **keys), chunks) for item in items]
-        requests = [{"DeleteRequest": {"Key": {"messageId": key}}} for key in there]
-        self._map(self._batch_write, [requests[i : i + _BATCH_WRITE] for i in range(0, len(requests), _BATCH_WRITE)])
+        there = [item["messageId"] for item in self._read(message_ids, consistent=True, ProjectionExpression="messageId")]
+        self._write([{"DeleteRequest": {"Key": {"messageId": key}}} for key in there])
         return len(there)
 
     def get(self, message_id: str) -> StoredReport | None:
@@ -269,13 +261,19 @@ class ReportIndex:
 
     def _stored_ranks(self, message_ids: list[str]) -> dict[str, tuple[str, bool]]:
         """The stored rank (see `Entry.rank`) of those of `message_ids` that are indexed."""
+        items = self._read(
+            message_ids, consistent=True, ProjectionExpression="messageId, doneAt, #src", ExpressionAttributeNames={"#src": "source"}
+        )
+        return {item["messageId"]["S"]: (item.get("doneAt", {}).get("S", ""), item.get("source", {}).get("S") != "logs") for item in items}
+
+    def _read(self, message_ids: list[str], *, consistent: bool, **projection: Any) -> list[dict[str, Any]]:
+        """The existing items of `message_ids`, 100 keys a BatchGetItem, the requests concurrent."""
         chunks = [message_ids[i : i + _BATCH_GET] for i in range(0, len(message_ids), _BATCH_GET)]
-        ranks: dict[str, Any] = {"ProjectionExpression": "messageId, doneAt, #src", "ExpressionAttributeNames": {"#src": "source"}}
-        stored: dict[str, tuple[str, bool]] = {}
-        for items in self._map(partial(self._batch_get, consistent=True, **ranks), chunks):
-            for item in items:
-                stored[item["messageId"]["S"]] = (item.get("doneAt", {}).get("S", ""), item.get("source", {}).get("S") != "logs")
-        return stored
+        return [item for items in self._map(partial(self._batch_get, consistent=consistent, **projection), chunks) for item in items]
+
+    def _write(self, requests: list[dict[str, Any]]) -> None:
+        """Put or delete requests, 25 a BatchWriteItem, the requests concurrent."""
+        self._map(self._batch_write, [requests[i : i + _BATCH_WRITE] for i in range(0, len(requests), _BATCH_WRITE)])
 
     def _batch_get(self, message_ids: list[str], *, consistent: bool, **projection: Any) -> list[dict[str, Any]]:
         """The items of `message_ids` that exist, in wire form (`projection`: BatchGetItem's projection arguments)."""
