@@ -31,6 +31,7 @@ from local.infobip_sim import InfobipSimulator, make_reports
 from local.stack import ROOT, build_stack
 
 SEARCHED_NUMBER = "41793026731"  # every 5,000th report goes to this number: the destination search's target
+DETAIL = {"BENCH_DETAIL": "1"}  # the collector child counts its requests and item writes
 
 
 def _free_port() -> int:
@@ -163,16 +164,6 @@ def http_request_cpu(moto: Moto, body_bytes: int, repeat: int = 300) -> float:
     return (time.process_time() - start) / repeat
 
 
-def _item_size(item: dict[str, Any]) -> int:
-    """DynamoDB's item size: UTF-8 name and string bytes; numbers about one byte per two digits, plus one."""
-    return sum(
-        len(name.encode()) + (len(value["S"].encode()) if "S" in value else len(value["N"]) // 2 + 1) for name, value in item.items()
-    )
-
-
-_OVERHEAD = 100  # bytes DynamoDB adds to every stored item, in the table and in each index
-
-
 def index_costs(run: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Per report, mean write units and stored bytes of the table and of each index, for the items as
     written now and as they were before the search indexes (without sentDay/toHash, and without
@@ -186,17 +177,18 @@ def index_costs(run: dict[str, Any]) -> dict[str, dict[str, float]]:
     for item in items:
         before = {k: v for k, v in item.items() if k not in ("sentDay", "toHash") and (k != "sentAt" or "bulkId" in item)}
         for name, shape in (("table before", before), ("table", item)):
-            size = _item_size(shape) + _OVERHEAD
-            parts[name].append((math.ceil((size - _OVERHEAD) / 1024), size))
+            size = cost.item_size(shape) + cost.DYNAMODB_ITEM_OVERHEAD
+            parts[name].append((math.ceil((size - cost.DYNAMODB_ITEM_OVERHEAD) / 1024), size))
         for name, shape in (("bulk index before", before), (BULK_INDEX, item)):
             if "bulkId" in shape:  # projects every attribute
-                parts[name].append((math.ceil(_item_size(shape) / 1024), _item_size(shape) + _OVERHEAD))
+                parts[name].append((math.ceil(cost.item_size(shape) / 1024), cost.item_size(shape) + cost.DYNAMODB_ITEM_OVERHEAD))
         for name in (DESTINATION_INDEX, TIME_INDEX):
-            if keys[name][0] in item:  # keys only: its own keys and the table's
+            attribute = keys[name][0]
+            if attribute in item:  # keys only: its own keys and the table's
                 entry = {k: item[k] for k in (*keys[name], "messageId")}
-                parts[name].append((1, _item_size(entry) + _OVERHEAD))
+                parts[name].append((1, cost.item_size(entry) + cost.DYNAMODB_ITEM_OVERHEAD))
                 copies = 2 if "bulkId" in item else 1  # in the table, and in the bulk index's full copy
-                parts.setdefault(f"attribute {keys[name][0]}", []).append((0, copies * _item_size({keys[name][0]: item[keys[name][0]]})))
+                parts.setdefault(f"attribute {attribute}", []).append((0, copies * cost.item_size({attribute: item[attribute]})))
     n = len(items)
     return {name: {"wru": sum(w for w, _ in rows) / n, "bytes": sum(b for _, b in rows) / n} for name, rows in parts.items()}
 
@@ -392,7 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--skip-build", action="store_true", help="skip package sizes (no sam build)")
     parser.add_argument("--console-searches", type=int, default=20, help="searches of each kind timed in the support console")
-    parser.add_argument("--only", choices=["console", "lookup"], help="run only these rows (print them; docs/benchmarks.md is left alone)")
+    parser.add_argument(
+        "--only", choices=["console", "lookup", "cost"], help="run only these rows (print them; docs/benchmarks.md is left alone)"
+    )
     parser.add_argument(
         "--fanout-only", action="store_true", help="only the fan-out rows (notifier, its cost, bulk summary); prints, writes nothing"
     )
@@ -416,6 +410,11 @@ def main(argv: list[str] | None = None) -> int:
 
             for name, figure in console.rows(moto.url, _env(moto), args.console_searches):
                 print(f"| {name} | {figure} |  |  |")
+            return 0
+        if args.only == "cost":  # the cost of a report's life: --reports for Lambda time, --count-reports for the items
+            timed, counted = ingest(moto, "collector", args.reports, 1000), ingest(moto, "collector", args.count_reports, 1000, DETAIL)
+            measured = life.measured_collector(counted, timed["wall"] / args.reports)
+            print(life.table(measured, life.measured_naive(ingest(moto, "baseline", args.baseline_reports, 1000)))[0])
             return 0
         if args.only == "lookup":
             for name, figure, target, met in lookup_rows(moto, ingest(moto, "collector", args.reports, 1000), args.lookups):
@@ -453,7 +452,7 @@ def run_all(moto: Moto, args: argparse.Namespace, sections: list[str]) -> list[t
     )
     row("ingest speed-up over the baseline", f"{rate / naive_rate:.1f}x", ">= 10x", rate / naive_rate >= 10)
 
-    counted = ingest(moto, "collector", args.count_reports, 1000, {"BENCH_DETAIL": "1"})
+    counted = ingest(moto, "collector", args.count_reports, 1000, DETAIL)
     per_10k = {op: n * 10_000 / args.count_reports for op, n in sorted(counted["requests"].items())}
     minimum_writes = math.ceil(args.count_reports / 25) * 10_000 / args.count_reports
     pages = math.ceil(args.count_reports / 1000)  # pages with reports; a run ends on a short or empty page

@@ -14,12 +14,14 @@ marginal cost. Prices are written down below with their date; they are not fetch
 
 from __future__ import annotations
 
+import base64
 import math
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dlr_vault.stored_form import report_text, report_value
 from local.stack import Resolver
 
 GIB = 1024**3
@@ -65,7 +67,7 @@ def attribute_size(value: dict[str, Any]) -> int:
         digits = inner.lstrip("-").replace(".", "").strip("0") or "0"
         return math.ceil(len(digits) / 2) + 1
     if kind == "B":
-        return len(inner) if isinstance(inner, bytes) else len(inner.encode())
+        return len(inner) if isinstance(inner, bytes) else len(base64.b64decode(inner))  # wire form: base64 text
     if kind in ("BOOL", "NULL"):
         return 1
     if kind == "L":
@@ -122,6 +124,13 @@ class StorageConfig:
     event_bus: bool | None = None  # None: not in the template; else on with the defaults?
     api_destinations: bool | None = None
     pipes: bool | None = None
+    report_form: str = "json"  # StoredReportForm: how the table keeps the report's JSON (json before it existed)
+
+
+def in_form(item: dict[str, Any], form: str) -> dict[str, Any]:
+    """`item` as a configuration with `form` stores it: the same report text, compressed or plain."""
+    text = report_text(item.get("report"))
+    return item if text is None else {**item, "report": report_value(text, compressed=form == "compressed")}
 
 
 class _LogicalNames(dict[str, str]):
@@ -237,6 +246,9 @@ class TemplateReader:
             self.template.get("Globals", {}).get("Function", {}).get("MemorySize", 128)
         )
 
+        variables = self.template["Resources"]["CollectorFunction"]["Properties"].get("Environment", {}).get("Variables", {})
+        form = variables.get("STORED_REPORT_FORM")
+
         def present(kind: str) -> bool | None:
             found = self.resources(kind)
             return any(self.resource_enabled(k) for k in found) if found else None
@@ -252,6 +264,7 @@ class TemplateReader:
             event_bus=present("AWS::Events::EventBus"),
             api_destinations=present("AWS::Events::ApiDestination"),
             pipes=present("AWS::Pipes::Pipe"),
+            report_form="json" if form is None else str(self.value(form)),
         )
 
 
@@ -308,18 +321,24 @@ def life_cost(config: StorageConfig, measured: Measured, prices: dict[str, float
     cls = config.table_class
     wru, rru = prices[f"dynamodb_wru_per_million:{cls}"], prices[f"dynamodb_rru_per_million:{cls}"]
     gb_month = prices[f"dynamodb_storage_per_gb_month:{cls}"]
-    sizes = [item_size(i) for i in measured.items]
+    items = [in_form(i, config.report_form) for i in measured.items]
+    sizes = [item_size(i) for i in items]
     puts = measured.puts_per_report
 
     def row(capability: str, part: str, usd: float, detail: str, included: bool = True) -> None:
         rows.append(CostRow(capability, part, usd, included, detail))
 
     units = _mean(math.ceil(s / 1024) for s in sizes)
-    row("core", "table writes", puts * units * wru, f"{puts:.2f} puts/report x {units:.2f} WRU ({_mean(sizes):.0f} B/item), {cls}")
+    row(
+        "core",
+        "table writes",
+        puts * units * wru,
+        f"{puts:.2f} puts/report x {units:.2f} WRU ({_mean(sizes):.0f} B/item, report {config.report_form}), {cls}",
+    )
     table_gb = _mean(s + DYNAMODB_ITEM_OVERHEAD for s in sizes) * million / GIB
     row("core", "table storage", table_gb * months * gb_month, f"{table_gb:.3f} GB x {months:g} months")
     for index in config.indexes:
-        entries = [index.entry(i, config.table_keys) for i in measured.items]
+        entries = [index.entry(i, config.table_keys) for i in items]
         kept = [item_size(e) for e in entries if e is not None]
         share = len(kept) / len(entries) if entries else 0.0
         capability = "core" if index.name == _core_index() else f"index {index.name}"

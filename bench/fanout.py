@@ -63,7 +63,7 @@ def _index(stack: Any, reports: int, bulks: int, seed: int) -> list[dict[str, An
     index = ReportIndex(stack.names["ReportsTable"], aws.client("dynamodb"), aws.dynamodb_batches(), workers=1)
     rendered = [r.render(1) for r in make_reports(reports, bulks=bulks, seed=seed)]
     for start in range(0, len(rendered), 1000):
-        entries = [make_entry(r, version=1, raw_key="raw/bench", source="reports", expires_at=None) for r in rendered[start : start + 1000]]
+        entries = [make_entry(r, raw_key="raw/bench", source="reports", expires_at=None) for r in rendered[start : start + 1000]]
         index.put([e for e in entries if e is not None])
     return rendered
 

@@ -10,6 +10,7 @@ batch's description in the on-failure queue. The demo, the tests and the bench u
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import uuid
@@ -63,6 +64,17 @@ def _epoch(value: Any) -> float:
     return value.timestamp() if isinstance(value, datetime) else float(value)
 
 
+def _as_lambda_json(value: Any) -> Any:
+    """boto3's decoded binary (bytes) as Lambda's event gives it: base64 text (e.g. a compressed `report`)."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {k: _as_lambda_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_lambda_json(v) for v in value]
+    return value
+
+
 class StreamFeeder:
     """Feeds `table`'s stream to `handler` with the event source settings of `function`."""
 
@@ -95,7 +107,7 @@ class StreamFeeder:
                 return records
             for record in answer["Records"]:
                 record["dynamodb"]["ApproximateCreationDateTime"] = _epoch(record["dynamodb"]["ApproximateCreationDateTime"])
-                records.append({**record, "eventSourceARN": self.stream_arn})
+                records.append({**_as_lambda_json(record), "eventSourceARN": self.stream_arn})
 
     def drain(self, after_batch: Callable[[], object] | None = None) -> FeedStats:
         """Read the stream and hand every new record to the function, batch by batch

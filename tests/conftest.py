@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from local.infobip_sim import InfobipSimulator
 from local.stack import LocalStack, build_stack, load_handler, reset_runtime
-from tests.kit import FakeLambdaContext, load_event
+from tests.kit import LOCAL_API_KEY, FakeLambdaContext, load_event
 
 
 @pytest.fixture(autouse=True)
@@ -118,9 +118,6 @@ def log_lines() -> Iterator[list[str]]:
     logger.addHandler(handler)
     yield lines
     logger.removeHandler(handler)
-
-
-LOCAL_API_KEY = "local-api-key"  # the x-api-key the local API Gateway stand-in requires
 
 
 @pytest.fixture

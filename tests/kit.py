@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -10,13 +11,44 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import requests
 from botocore.awsrequest import AWSResponse
 
+from dlr_vault.stored_form import report_text
 from local.context import LocalLambdaContext
 from local.infobip_sim import SimReport, make_reports
 from local.stack import ROOT
 
 EVENTS = ROOT / "events"
+
+
+LOCAL_API_KEY = "local-api-key"  # the x-api-key the local API Gateway stand-in requires
+
+
+def api_answers(api: Any, bulks: list[str]) -> dict[str, object]:
+    """Every page of every bulk in small pages (results only: cursors are signed per stack), its
+    summary and its logs, as the bytes the API sent."""
+    headers = {"x-api-key": LOCAL_API_KEY}
+    out: dict[str, object] = {}
+    for bulk in bulks:
+        cursor, pages = None, []
+        while True:
+            params = {"bulkId": bulk, "limit": "7", **({"cursor": cursor} if cursor else {})}
+            page = requests.get(f"{api.url}/sms/3/reports", params=params, headers=headers, timeout=30)
+            pages.append(page.content.split(b', "nextCursor"')[0].split(b',"nextCursor"')[0])
+            cursor = page.json().get("nextCursor")
+            if not cursor:
+                break
+        out[f"{bulk} pages"] = pages
+        out[f"{bulk} summary"] = requests.get(f"{api.url}/bulks/{bulk}/summary", headers=headers, timeout=30).content
+        logs = requests.get(f"{api.url}/sms/3/logs", params={"bulkId": bulk, "limit": "1000"}, headers=headers, timeout=30)
+        out[f"{bulk} logs"] = logs.content
+    return out
+
+
+def stored_report(item: dict[str, Any]) -> Any:
+    """The report an index item holds, parsed, in whichever form the table keeps it."""
+    return json.loads(report_text(item["report"]) or "null")
 
 
 def recent(n: int, **kwargs: Any) -> list[SimReport]:
@@ -102,6 +134,15 @@ def aws_failing(
 _UNPROCESSED = {"BatchWriteItem": "UnprocessedItems", "BatchGetItem": "UnprocessedKeys"}
 
 
+def _binary_decoded(value: Any) -> Any:
+    """Wire-form attribute values as boto3 takes them: a binary value's base64 text as its bytes."""
+    if isinstance(value, dict):
+        return {k: base64.b64decode(v) if k == "B" and isinstance(v, str) else _binary_decoded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_binary_decoded(v) for v in value]
+    return value
+
+
 @contextmanager
 def dynamodb_unprocessed(client: Any, operation: str = "BatchWriteItem", times: int = 3) -> Iterator[dict]:
     """Make `operation` (BatchWriteItem or BatchGetItem) carry out only the first half of each batch
@@ -136,12 +177,12 @@ def dynamodb_unprocessed(client: Any, operation: str = "BatchWriteItem", times: 
             state["calls"] += 1
         inner.forwarding = True
         try:
-            answer = method(RequestItems=done)
+            answer = method(RequestItems=_binary_decoded(done))
         finally:
             inner.forwarding = False
         answer.pop("ResponseMetadata", None)
         answer[_UNPROCESSED[operation]] = left
-        return wire_answer(request, 200, {}, json.dumps(answer).encode())
+        return wire_answer(request, 200, {}, json.dumps(answer, default=lambda b: base64.b64encode(b).decode()).encode())
 
     with on_the_wire(client, operation, hook):
         yield state
@@ -246,7 +287,7 @@ def assert_nothing_lost(stack: Any, handed_out: list[dict[str, Any]], *, jsonl: 
         missing_jsonl = [r["messageId"] for r in handed_out if canonical(r) not in lines]
         assert not missing_jsonl, f"{len(missing_jsonl)} reports missing from reports/: {missing_jsonl[:5]}"
     latest = expected_latest(handed_out)
-    wrong = [m for m, r in latest.items() if m not in state.index or json.loads(state.index[m]["report"]["S"]) != r]
+    wrong = [m for m, r in latest.items() if m not in state.index or stored_report(state.index[m]) != r]
     assert not wrong, f"{len(wrong)} messageIds not indexed with their newest report: {wrong[:5]}"
     return state
 

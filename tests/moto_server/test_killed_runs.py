@@ -11,7 +11,6 @@ that one ended and miss them.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -26,7 +25,7 @@ from dlr_vault.ingest import build_collector
 from dlr_vault.reports import parse_timestamp
 from local.infobip_sim import STATUSES, SimReport
 from local.stack import ROOT, load_handler
-from tests.kit import FakeLambdaContext, kept, load_event, recent
+from tests.kit import FakeLambdaContext, kept, load_event, recent, stored_report
 
 MESSAGES = 240
 PAGE_SIZE = 50
@@ -86,7 +85,7 @@ def test_a_killed_run_loses_no_report(point: str, taken_over_by: str, make_stack
         assert _invoke("reconcile.json")["outcome"] == "ok"
     _invoke("schedule.json")  # whatever Infobip still holds unread
 
-    index = {m: json.loads(item["report"]["S"]) for m, item in kept(stack).index.items()}
+    index = {m: stored_report(item) for m, item in kept(stack).index.items()}
     lost = [
         r.fields["messageId"]
         for r in finals

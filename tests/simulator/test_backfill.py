@@ -14,7 +14,7 @@ from dlr_vault.index import ReportIndex, make_entry
 from dlr_vault.search import NumberHasher
 from local.infobip_sim import make_reports
 from tests.conftest import LOCAL_API_KEY
-from tests.kit import kept, on_the_wire
+from tests.kit import kept, on_the_wire, stored_report
 from tests.simulator.test_search_attributes import oracle, search_key
 
 NUMBER = "41793026731"
@@ -27,7 +27,7 @@ def old_items(stack, n: int = 230) -> list[dict]:
     for report in reports[::40]:
         report["to"] = "+41 79 302 67 31"
     index = ReportIndex(stack.names["ReportsTable"], stack.clients("dynamodb"), aws.dynamodb_batches())
-    index.put(make_entry(r, version=1, raw_key="raw/dt=2026-11-01/old.v1.json.gz", source="reports", expires_at=None) for r in reports)
+    index.put(make_entry(r, raw_key="raw/dt=2026-11-01/old.v1.json.gz", source="reports", expires_at=None) for r in reports)
     return reports
 
 
@@ -52,7 +52,7 @@ def test_backfill_resumes_is_idempotent_and_leaves_reports_byte_identical(make_s
         assert {k: v for k, v in item.items() if k not in ("sentAt", "sentDay", "toHash")} == {
             k: v for k, v in old.items() if k != "sentAt"
         }
-        report = json.loads(item["report"]["S"])
+        report = stored_report(item)
         assert item["toHash"]["S"] == oracle(key, report["to"].replace("+", "").replace(" ", ""))
         assert item["sentDay"]["S"][:10] == item["sentAt"]["S"][:10]
     assert not any(NUMBER in line or "3026731" in line for line in lines)
@@ -74,16 +74,14 @@ def test_an_item_the_collector_replaces_meanwhile_is_left_to_the_collector(make_
 
     def collector_writes_first(request, **_):
         if json.loads(request.body)["Key"]["messageId"]["S"] == newer["messageId"] and not replaced:
-            replaced.append(
-                index.put([make_entry(newer, version=1, raw_key="raw/new", source="reports", expires_at=None, search=index.search)])
-            )
+            replaced.append(index.put([make_entry(newer, raw_key="raw/new", source="reports", expires_at=None, search=index.search)]))
 
     ddb = stack.clients("dynamodb")
     with on_the_wire(ddb, "UpdateItem", collector_writes_first):
         progress = Backfill(stack.names["ReportsTable"], ddb, NumberHasher(lambda: key), workers=1).run(tmp_path / "s.json")
     assert replaced and progress.replaced_meanwhile == 1 and progress.updated == len(reports) - 1
     item = kept(stack).index[newer["messageId"]]
-    assert json.loads(item["report"]["S"]) == newer and item["toHash"]["S"] == oracle(key, "41790000000")
+    assert stored_report(item) == newer and item["toHash"]["S"] == oracle(key, "41790000000")
 
 
 def test_the_command_finds_table_and_key_by_name_and_refuses_without(make_stack, tmp_path, capsys):

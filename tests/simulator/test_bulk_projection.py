@@ -4,33 +4,10 @@ from __future__ import annotations
 
 import json
 
-import requests
-
 from dlr_vault import aws
 from dlr_vault.index import BULK_INDEX
 from local.infobip_sim import make_reports
-from tests.conftest import LOCAL_API_KEY
-
-H = {"x-api-key": LOCAL_API_KEY}
-
-
-def answers(api, bulks: list[str]) -> dict[str, object]:
-    """Every page of every bulk in small pages (results only: cursors are signed per stack), its
-    summary and its logs, as the bytes the API sent."""
-    out: dict[str, object] = {}
-    for bulk in bulks:
-        cursor, pages = None, []
-        while True:
-            params = {"bulkId": bulk, "limit": "7", **({"cursor": cursor} if cursor else {})}
-            page = requests.get(f"{api.url}/sms/3/reports", params=params, headers=H, timeout=30)
-            pages.append(page.content.split(b', "nextCursor"')[0].split(b',"nextCursor"')[0])
-            cursor = page.json().get("nextCursor")
-            if not cursor:
-                break
-        out[f"{bulk} pages"] = pages
-        out[f"{bulk} summary"] = requests.get(f"{api.url}/bulks/{bulk}/summary", headers=H, timeout=30).content
-        out[f"{bulk} logs"] = requests.get(f"{api.url}/sms/3/logs", params={"bulkId": bulk, "limit": "1000"}, headers=H, timeout=30).content
-    return out
+from tests.kit import api_answers as answers
 
 
 def projected(stack, bulk: str) -> dict:

@@ -26,6 +26,7 @@ from tests.kit import (
     kept,
     load_event,
     on_the_wire,
+    stored_report,
     wire_answer,
 )
 
@@ -150,7 +151,7 @@ def test_a_lone_surrogate_is_kept_indexed_and_served_not_a_page_that_blocks_ever
     assert collect()["unindexable"] == 1  # a messageId DynamoDB cannot hold stays in raw/ only
     assert collect()["outcome"] == "ok"  # and nothing is left to block the next run
     state = assert_nothing_lost(stack, sim.handed_out)
-    assert json.loads(state.index["m-surrogate"]["report"]["S"]) == report
+    assert stored_report(state.index["m-surrogate"]) == report
     assert report in state.jsonl_reports and broken_id in state.raw_reports
     served = requests.get(f"{api.url}/sms/1/reports", params={"messageId": "m-surrogate"}, headers={"x-api-key": LOCAL_API_KEY}, timeout=10)
     assert served.status_code == 200 and served.json()["results"][0]["text"] == "\ud800 lone half"
@@ -190,7 +191,7 @@ def test_s3_down_for_a_run_indexes_the_page_keeps_its_body_in_the_fallback_table
     state = kept(stack)
     assert not state.raw_pages
     for report in consumed:  # still findable through the lookup
-        assert json.loads(state.index[report["messageId"]]["report"]["S"]) == report
+        assert stored_report(state.index[report["messageId"]]) == report
     (page,) = fallback_pages(stack).values()
     assert json.loads(page)["results"] == consumed
     assert not [line for line in log_lines if "body_gzip_b64" in line], "report bodies stay out of the logs"
@@ -223,7 +224,7 @@ def test_s3_failing_on_the_next_page_finishes_the_page_in_flight_first(make_stac
     checkpoint = stack.clients("dynamodb").get_item(TableName=stack.names["StateTable"], Key={"pk": {"S": "collector"}})["Item"]
     assert checkpoint["lastRawKey"]["S"] == raw_key
     for report in second:  # indexed from memory, its only other copy in the fallback table
-        assert json.loads(state.index[report["messageId"]]["report"]["S"]) == report
+        assert stored_report(state.index[report["messageId"]]) == report
     (page,) = fallback_pages(stack).values()
     assert json.loads(page)["results"] == second
     assert collect()["outcome"] == "ok"
@@ -333,7 +334,7 @@ def test_an_older_report_arriving_after_a_newer_one_does_not_overwrite_it(stack,
     state = kept(stack)
     for report in newer:
         rendered = report.render(1)
-        assert json.loads(state.index[rendered["messageId"]]["report"]["S"]) == rendered
+        assert stored_report(state.index[rendered["messageId"]]) == rendered
     assert_nothing_lost(stack, sim.handed_out)
 
 
@@ -342,7 +343,7 @@ def test_newer_and_older_in_one_page_keep_the_newest(stack, sim, collect):
     sim.add(reports[10:] + reports[:10])  # updates first, originals after, same page
     collect()
     assert_nothing_lost(stack, sim.handed_out)
-    assert {json.loads(i["report"]["S"])["status"]["groupName"] for i in kept(stack).index.values()} == {"DELIVERED"}
+    assert {stored_report(i)["status"]["groupName"] for i in kept(stack).index.values()} == {"DELIVERED"}
 
 
 @pytest.mark.parametrize("updates_first", [True, False])
@@ -353,7 +354,7 @@ def test_newer_and_older_on_consecutive_pages_keep_the_newest(make_stack, sim, c
     sim.add(reports[10:] + reports[:10] if updates_first else reports)
     assert collect()["pages"] >= 2
     assert_nothing_lost(stack, sim.handed_out)
-    assert {json.loads(i["report"]["S"])["status"]["groupName"] for i in kept(stack).index.values()} == {"DELIVERED"}
+    assert {stored_report(i)["status"]["groupName"] for i in kept(stack).index.values()} == {"DELIVERED"}
 
 
 def test_the_next_page_is_fetched_while_the_previous_one_is_indexed(make_stack, sim, collect):

@@ -19,7 +19,7 @@ from dlr_vault.reports import FINAL_GROUPS, log_to_report
 from local.infobip_sim import SimReport, make_reports
 from local.streams import FeedStats
 from tests.conftest import LOCAL_API_KEY
-from tests.kit import aws_failing, put_events_refusing, queued
+from tests.kit import aws_failing, put_events_refusing, queued, stored_report
 
 TTL = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 
@@ -84,7 +84,7 @@ def test_rewrites_that_leave_the_report_unchanged_publish_nothing(fan_out, sim, 
     for item in items:
         ddb.put_item(TableName=table, Item={**item, "toHash": {"S": "a-keyed-hash"}, "doneDay": {"S": "2026-11-22"}})  # backfill
         ddb.put_item(TableName=table, Item={**item, "toHash": {"S": "a-keyed-hash"}, "doneDay": {"S": "2026-11-22"}})  # no-op
-    reordered = json.dumps(dict(reversed(json.loads(items[0]["report"]["S"]).items())), separators=(", ", ": "))
+    reordered = json.dumps(dict(reversed(stored_report(items[0]).items())), separators=(", ", ": "))
     ddb.put_item(TableName=table, Item={**items[0], "report": {"S": reordered}})  # same JSON, other text
     sim.add([SimReport(dict(r, sender=r.pop("from"), count=r.pop("smsCount"))) for r in [dict(x) for x in sim.handed_out[:5]]])
     collect()  # the same reports again: the index writes nothing
@@ -97,12 +97,12 @@ def test_a_recovered_report_is_marked_and_the_real_one_replacing_it_is_an_event_
     feeder = notify(fan_out)
     index = ReportIndex(fan_out.names["ReportsTable"], aws.client("dynamodb"), aws.dynamodb_batches())
     (sample,) = [r.render(3) for r in make_reports(1, bulks=1, seed=6)]
-    recovered = make_entry(log_to_report(sample), version=3, raw_key="raw/dt=2026-11-22/x.logs.json.gz", source="logs", expires_at=None)
+    recovered = make_entry(log_to_report(sample), raw_key="raw/dt=2026-11-22/x.logs.json.gz", source="logs", expires_at=None)
     index.put([recovered])
     feeder.drain()
     ((event,),) = [queued(fan_out)]
     assert event["detail"]["recoveredFromLogs"] is True and event["detail"]["report"]["recoveredFromLogs"] is True
-    real = make_entry(sample, version=3, raw_key="raw/dt=2026-11-22/y.v3.json.gz", source="reports", expires_at=None)
+    real = make_entry(sample, raw_key="raw/dt=2026-11-22/y.v3.json.gz", source="reports", expires_at=None)
     index.put([real])  # same doneAt: the real report wins the tie
     feeder.drain()
     ((event,),) = [queued(fan_out)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -11,7 +10,7 @@ import requests
 from local.infobip_sim import Fault
 from local.stack import load_handler
 from tests.conftest import LOCAL_API_KEY
-from tests.kit import FakeLambdaContext, kept, load_event, recent
+from tests.kit import FakeLambdaContext, kept, load_event, recent, stored_report
 
 FINAL = {"DELIVERED", "UNDELIVERABLE", "EXPIRED", "REJECTED"}
 
@@ -28,7 +27,7 @@ def reconcile(aws):
 
 def stored(stack, message_id):
     item = kept(stack).index.get(message_id)
-    return json.loads(item["report"]["S"]) if item else None
+    return stored_report(item) if item else None
 
 
 def test_reports_lost_in_transit_are_recovered_and_served_marked(make_stack, sim, collect, reconcile, api):

@@ -14,9 +14,10 @@ import pytest
 
 from dlr_vault.index import make_entry
 from dlr_vault.search import TIME_SHARDS, NumberHasher, normalise_number
+from dlr_vault.stored_form import report_text
 from local.infobip_sim import Fault, make_reports
 from local.stack import load_handler
-from tests.kit import FakeLambdaContext, kept, load_event
+from tests.kit import FakeLambdaContext, kept, load_event, stored_report
 
 
 @pytest.mark.parametrize(
@@ -45,29 +46,25 @@ def oracle(key: str, number: str) -> str:
 
 def test_the_index_key_is_a_keyed_hash_and_holds_no_number():
     report = {"messageId": "m", "bulkId": "B", "to": "+41 79 302 67 31", "sentAt": "2026-11-22T23:30:00.000-0100"}
-    item = make_entry(report, version=1, raw_key="raw/k", source="reports", expires_at=None, search=NumberHasher(lambda: "k1")).item
+    item = make_entry(report, raw_key="raw/k", source="reports", expires_at=None, search=NumberHasher(lambda: "k1")).item
     assert item["toHash"] == {"S": oracle("k1", "41793026731")}
     assert item["sentAt"] == {"S": "2026-11-23T00:30:00.000Z"} and item["sentDay"]["S"].startswith("2026-11-23#")  # the UTC day
-    assert json.loads(item["report"]["S"])["to"] == "+41 79 302 67 31"  # the report keeps `to` as sent
+    assert stored_report(item)["to"] == "+41 79 302 67 31"  # the report keeps `to` as sent
     assert not [name for name, value in item.items() if name != "report" and "3026731" in json.dumps(value)]
-    other = make_entry(report, version=1, raw_key="raw/k", source="reports", expires_at=None, search=NumberHasher(lambda: "k2")).item
+    other = make_entry(report, raw_key="raw/k", source="reports", expires_at=None, search=NumberHasher(lambda: "k2")).item
     assert other["toHash"] != item["toHash"]  # without the key, a hash cannot be matched to a number
 
 
 def test_without_search_an_item_is_what_it_was_and_without_a_number_it_stays_out_of_the_destination_index():
     report = {"messageId": "m", "to": "41793026731", "doneAt": "2026-11-22T10:00:00.000+0000"}
-    assert set(make_entry(report, version=1, raw_key="raw/k", source="reports", expires_at=None).item) == {
+    assert set(make_entry(report, raw_key="raw/k", source="reports", expires_at=None).item) == {
         "messageId",
         "report",
-        "apiVersion",
         "statusGroup",
         "rawKey",
-        "source",
         "doneAt",
     }
-    unnumbered = make_entry(
-        {**report, "to": "n/a"}, version=1, raw_key="raw/k", source="reports", expires_at=None, search=NumberHasher(str)
-    )
+    unnumbered = make_entry({**report, "to": "n/a"}, raw_key="raw/k", source="reports", expires_at=None, search=NumberHasher(str))
     assert "toHash" not in unnumbered.item and unnumbered.item["sentAt"] == {"S": "2026-11-22T10:00:00.000Z"}  # sentAt falls back to doneAt
 
 
@@ -76,7 +73,6 @@ def test_time_shards_spread_messages_evenly():
     shards = Counter(
         make_entry(
             {"messageId": f"id-{i}", "sentAt": "2026-11-22T10:00:00.000+0000"},
-            version=1,
             raw_key="r",
             source="reports",
             expires_at=None,
@@ -103,13 +99,13 @@ def test_collect_reconcile_and_rebuild_from_the_archive_all_write_the_search_att
     def check() -> dict:
         index, key = kept(stack).index, search_key(stack)
         for item in index.values():
-            report = json.loads(item["report"]["S"])
+            report = stored_report(item)
             assert item["toHash"]["S"] == oracle(key, normalise_number(report["to"]))
             assert item["sentDay"]["S"][:10] == item["sentAt"]["S"][:10]
         return index
 
     index = check()
-    assert sum("recoveredFromLogs" in item["report"]["S"] for item in index.values()) == recovered
+    assert sum("recoveredFromLogs" in report_text(item["report"]) for item in index.values()) == recovered
     ddb, table = stack.clients("dynamodb"), stack.names["ReportsTable"]
     for message_id in index:  # a restored-empty table, rebuilt from raw/ by resetting the checkpoint
         ddb.delete_item(TableName=table, Key={"messageId": {"S": message_id}})

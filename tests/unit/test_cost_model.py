@@ -6,9 +6,14 @@ with prices chosen so that each product can be followed by eye."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from bench.cost import GIB, IndexSpec, Lifecycle, Measured, Objects, StorageConfig, TemplateReader, item_size, life_cost, totals
+from dlr_vault.reports import to_json
+from dlr_vault.stored_form import pack, report_value
+from local.infobip_sim import make_reports
 
 MONTH = 365 / 12
 PRICES = {
@@ -38,6 +43,8 @@ def test_item_size_follows_dynamodb_rules():
     assert item_size(BULKY) == (9 + 3) + (6 + 1) + (6 + 4) + (6 + 1000)
     # "1200": significant digits "12" -> 1 byte per two digits + 1; "é" is two bytes in UTF-8
     assert item_size(LONE) == (9 + 3) + (1 + 2) + (6 + 100)
+    # binary counts its bytes, whether boto3 decoded them or they are base64 text as on the wire
+    assert item_size({"z": {"B": b"\x00" * 30}}) == item_size({"z": {"B": base64.b64encode(b"\x00" * 30).decode()}}) == 1 + 30
     nested = {"m": {"M": {"ab": {"L": [{"BOOL": True}, {"NULL": True}]}}}}
     assert item_size(nested) == 1 + 3 + (2 + (3 + (1 + 1) + (1 + 1)) + 1)
 
@@ -99,6 +106,7 @@ def test_the_template_reader_decides_conditions_with_the_parameters():
             "TableClass": {"Type": "String", "Default": "STANDARD_INFREQUENT_ACCESS"},
             "Search": {"Type": "String", "Default": "false"},
             "Events": {"Type": "String", "Default": "true"},
+            "Form": {"Type": "String", "Default": "compressed"},
         },
         "Conditions": {
             "SearchOn": {"Fn::Equals": [{"Ref": "Search"}, "true"]},
@@ -132,7 +140,10 @@ def test_the_template_reader_decides_conditions_with_the_parameters():
                 },
             },
             "ArchiveBucket": {"Type": "AWS::S3::Bucket", "Properties": {}},
-            "CollectorFunction": {"Type": "AWS::Serverless::Function", "Properties": {"MemorySize": 256}},
+            "CollectorFunction": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {"MemorySize": 256, "Environment": {"Variables": {"STORED_REPORT_FORM": {"Ref": "Form"}}}},
+            },
             "Bus": {"Type": "AWS::Events::EventBus", "Condition": "EventsOn", "Properties": {}},
         },
     }
@@ -140,6 +151,26 @@ def test_the_template_reader_decides_conditions_with_the_parameters():
     assert config.table_class == "STANDARD_INFREQUENT_ACCESS" and config.memory_mb == 256 and not config.pitr
     assert [(i.name, i.projection, i.enabled) for i in config.indexes] == [("bulk", "KEYS_ONLY", True), ("to", "INCLUDE", False)]
     assert config.indexes[1].non_key == ("doneAt",)
-    assert config.event_bus is True and config.api_destinations is None
-    on = TemplateReader(template, {"Search": "true", "Events": "false"}).storage_config("t")
-    assert on.pitr and on.indexes[1].enabled and on.event_bus is False
+    assert config.event_bus is True and config.api_destinations is None and config.report_form == "compressed"
+    on = TemplateReader(template, {"Search": "true", "Events": "false", "Form": "json"}).storage_config("t")
+    assert on.pitr and on.indexes[1].enabled and on.event_bus is False and on.report_form == "json"
+    del template["Resources"]["CollectorFunction"]["Properties"]["Environment"]  # a template from before the parameter
+    assert TemplateReader(template).storage_config("t").report_form == "json"
+
+
+def test_each_configuration_prices_the_same_report_text_in_its_own_stored_form():
+    text = to_json(make_reports(1)[0].render(3))
+    measured = Measured(
+        reports=1,
+        items=({"messageId": {"S": "m"}, "report": report_value(text, compressed=True)},),  # as the run stored it
+        puts_per_report=1.0,
+        read_keys_per_report=0.0,
+        consistent_reads=False,
+        s3={},
+        lambda_seconds_per_report=0.0,
+        invocations_per_report=0.0,
+    )
+    for form, report_bytes in (("json", len(text.encode())), ("compressed", len(pack(text)))):
+        config = StorageConfig(label=form, table_class="STANDARD_INFREQUENT_ACCESS", report_form=form)
+        storage = by_part(life_cost(config, measured, PRICES))["table storage"].usd
+        assert storage == pytest.approx(((9 + 1) + (6 + report_bytes) + 100) * 1e6 / GIB * 12 * 0.5)

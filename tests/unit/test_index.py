@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from dlr_vault import aws
 from dlr_vault.index import ReportIndex, make_entry
+from tests.kit import stored_report
 
 TIMES = [f"2026-11-22T{h:02d}:00:00.000+0000" for h in range(10)]
 
@@ -20,7 +21,7 @@ def written(result) -> tuple[int, int]:
 
 
 def entry(r: dict):
-    return make_entry(r, version=1, raw_key="raw/x", source="reports", expires_at=None)
+    return make_entry(r, raw_key="raw/x", source="reports", expires_at=None)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -36,7 +37,7 @@ def test_any_arrival_order_and_batching_ends_with_the_latest(stack, arrivals, ba
     latest = {}
     for m, h in arrivals:
         latest[m] = max(latest.get(m, -1), h)
-    stored = {i["messageId"]["S"]: json.loads(i["report"]["S"]) for i in stack.clients("dynamodb").scan(TableName=table)["Items"]}
+    stored = {i["messageId"]["S"]: stored_report(i) for i in stack.clients("dynamodb").scan(TableName=table)["Items"]}
     assert {m: r["status"]["groupName"] for m, r in stored.items()} == {m: f"v{h}" for m, h in latest.items()}
 
 
@@ -63,8 +64,8 @@ def test_reports_without_messageid_are_not_indexable():
 
 def test_item_fields_are_normalised_and_the_original_kept():
     r = {"messageId": "m", "bulkId": "B", "sentAt": "2026-11-22T10:00:00.000+0200", "doneAt": "bad", "status": {"groupName": "Ok"}}
-    item = make_entry(r, version=3, raw_key="raw/k", source="reports", expires_at=1800000000).item
+    item = make_entry(r, raw_key="raw/k", source="reports", expires_at=1800000000).item
     assert item["sentAt"] == {"S": "2026-11-22T08:00:00.000Z"}
     assert "doneAt" not in item
     assert item["statusGroup"] == {"S": "OK"} and item["expiresAt"] == {"N": "1800000000"}
-    assert json.loads(item["report"]["S"]) == r
+    assert stored_report(item) == r

@@ -9,6 +9,7 @@ demands of the collector), and finding its own earlier bytes under the key count
 from __future__ import annotations
 
 import gzip
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +38,23 @@ class Version:
 
 class RawKeyTaken(Exception):
     """raw/ already holds other bytes under this key: they are never overwritten."""
+
+
+_FULL_KEY = re.compile(r"raw/dt=(\d{4})-(\d{2})-(\d{2})/(\1\2\3T\d{12}Z-[0-9a-f]{12}\.\w+)\.json\.gz")
+_SHORT_KEY = re.compile(r"(\d{4})(\d{2})(\d{2})T\d{12}Z-[0-9a-f]{12}\.\w+")
+
+
+def short_raw_key(raw_key: str) -> str:
+    """A raw key as a table item keeps it: its name without what the name already says (the
+    `raw/dt=<day>/` partition, `.json.gz`): 26 bytes less on every report. Other keys stay whole."""
+    found = _FULL_KEY.fullmatch(raw_key)
+    return found.group(4) if found else raw_key
+
+
+def full_raw_key(stored: str) -> str:
+    """The raw key `short_raw_key` was given."""
+    found = _SHORT_KEY.fullmatch(stored)
+    return f"{RAW_PREFIX}dt={found.group(1)}-{found.group(2)}-{found.group(3)}/{stored}.json.gz" if found else stored
 
 
 def compress(body: bytes) -> bytes:

@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 
 from dlr_vault.index import SEARCH_ATTRIBUTES, make_entry
 from dlr_vault.search import NumberHasher
+from dlr_vault.stored_form import report_text
 
 
 @dataclass
@@ -94,14 +95,13 @@ class Backfill:
 
     def _fill(self, item: dict[str, Any]) -> str:
         """Write one item's search attributes if they differ: `updated`, `right` or `replaced`."""
-        text = item.get("report", {}).get("S")
+        text = report_text(item.get("report"))
         entry = None
         if text is not None and "rawKey" in item:
             report = json.loads(text)
             if isinstance(report, dict):
                 entry = make_entry(
                     report,
-                    version=int(item.get("apiVersion", {}).get("N", "1")),
                     raw_key=item["rawKey"]["S"],
                     source=item.get("source", {}).get("S", "reports"),
                     expires_at=None,

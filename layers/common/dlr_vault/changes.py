@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from dlr_vault.archive import full_raw_key
 from dlr_vault.reports import FINAL_GROUPS, in_shape, price_total
+from dlr_vault.stored_form import report_text
 
 SOURCE = "dlr-vault"
 DETAIL_TYPE = "SMS Delivery Report Stored"
@@ -45,7 +47,7 @@ class Stored:
     @classmethod
     def of(cls, image: dict[str, Any] | None) -> Stored | None:
         """None for a missing image, or an item that holds no report."""
-        text = _text(image, "report") if image else None
+        text = report_text(image.get("report")) if image else None
         if image is None or text is None:
             return None
         expires = image.get("expiresAt", {}).get("N")
@@ -54,7 +56,7 @@ class Stored:
             source=_text(image, "source") or "reports",
             status_group=_text(image, "statusGroup") or "UNKNOWN",
             bulk_id=_text(image, "bulkId"),
-            raw_key=_text(image, "rawKey") or "",
+            raw_key=full_raw_key(_text(image, "rawKey") or ""),
             done_at=_text(image, "doneAt") or "",
             expires_at=int(Decimal(expires)) if expires else 0,
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 MAX_PAGE_SIZE = {1: 10000, 3: 1000}
+STORED_REPORT_FORMS = ("compressed", "json")  # the StoredReportForm template parameter (unset: compressed)
 
 
 class ConfigError(ValueError):
@@ -30,6 +31,14 @@ def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: in
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """One of `allowed` (its first when unset)."""
+    value = env.get(name, "").strip() or allowed[0]
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
 
 
@@ -69,6 +78,7 @@ class CollectorSettings:
     read_timeout: float
     poll_interval: float = 0.0
     search_key_secret: str = ""  # empty: the search indexes are off and items carry no search attributes
+    compress_reports: bool = True  # STORED_REPORT_FORM: compressed (the default) or json
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> CollectorSettings:
@@ -88,10 +98,11 @@ class CollectorSettings:
             read_timeout=float(_integer(env, "INFOBIP_READ_TIMEOUT", 20, 1, 300)),
             poll_interval=float(_integer(env, "POLL_INTERVAL_SECONDS", 0, 0, 30)),
             search_key_secret=env.get("SEARCH_KEY_SECRET", "").strip(),
+            compress_reports=_choice(env, "STORED_REPORT_FORM", STORED_REPORT_FORMS) == "compressed",
         )
 
 
-SEARCH_INDEXES = ("all", "destination", "none")  # the SearchIndexes template parameter
+SEARCH_INDEXES = ("none", "all", "destination")  # the SearchIndexes template parameter (unset: none)
 
 
 @dataclass(frozen=True)
@@ -104,9 +115,7 @@ class LookupSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> LookupSettings:
-        indexes = env.get("SEARCH_INDEXES", "").strip() or "none"
-        if indexes not in SEARCH_INDEXES:
-            raise ConfigError(f"SEARCH_INDEXES must be one of {', '.join(SEARCH_INDEXES)}, got {indexes!r}")
+        indexes = _choice(env, "SEARCH_INDEXES", SEARCH_INDEXES)
         key = env.get("SEARCH_KEY_SECRET", "").strip()
         if indexes != "none" and not key:
             raise ConfigError("SEARCH_KEY_SECRET is required when SEARCH_INDEXES is not none")

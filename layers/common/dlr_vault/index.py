@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from dlr_vault.archive import full_raw_key, short_raw_key
 from dlr_vault.dynamodb import DynamoDBJson
 from dlr_vault.reports import Report, parse_timestamp, status_group, storable, to_json
 from dlr_vault.search import NumberHasher, day_key, normalise_number, time_shard
+from dlr_vault.stored_form import report_text, report_value
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -69,13 +71,13 @@ class StoredReport:
         text = {name: value["S"] for name, value in item.items() if "S" in value}
         return cls(
             message_id=text.get("messageId", ""),
-            report=text.get("report", "null"),
+            report=report_text(item.get("report")) or "null",
             status_group=text.get("statusGroup", "UNKNOWN"),
             source=text.get("source", "reports"),
             bulk_id=text.get("bulkId"),
             sent_at=text.get("sentAt"),
             done_at=text.get("doneAt"),
-            raw_key=text.get("rawKey"),
+            raw_key=full_raw_key(text["rawKey"]) if "rawKey" in text else None,
         )
 
     def bulk_position(self) -> Position:
@@ -99,22 +101,23 @@ class Entry:
     @property
     def rank(self) -> tuple[str, bool]:
         """What "newer" means: later doneAt; on a tie a real report beats one recovered from logs."""
-        return self.done_at, self.item["source"]["S"] == "reports"
+        return self.done_at, "source" not in self.item
 
 
 def make_entry(
     report: Report,
     *,
-    version: int,
     raw_key: str,
     source: str,
     expires_at: int | None,
     text: str | None = None,
     search: NumberHasher | None = None,
+    compress: bool = True,
 ) -> Entry | None:
     """The index item for `report` (`text`: its JSON, if already made); None without a messageId
     DynamoDB can key, or when the report is too large for a DynamoDB item (raw/ keeps it).
-    With `search` (the search indexes are on) it also carries what they are keyed by."""
+    With `search` (the search indexes are on) it also carries what they are keyed by; with
+    `compress` (`StoredReportForm` compressed) the JSON is kept in `stored_form`'s compact form."""
     message_id = report.get("messageId")
     if not storable(message_id):
         return None
@@ -124,12 +127,12 @@ def make_entry(
     done_at = parse_timestamp(report.get("doneAt")) or ""
     item: dict[str, Any] = {
         "messageId": {"S": message_id},
-        "report": {"S": text},
-        "apiVersion": {"N": str(version)},
+        "report": report_value(text, compressed=compress),
         "statusGroup": {"S": status_group(report)},
-        "rawKey": {"S": raw_key},
-        "source": {"S": source},
+        "rawKey": {"S": short_raw_key(raw_key)},  # its name says the API version it came in
     }
+    if source != "reports":  # absent: the default, read as "reports" everywhere
+        item["source"] = {"S": source}
     if done_at:
         item["doneAt"] = {"S": done_at}
     sent_at = parse_timestamp(report.get("sentAt")) or done_at or _EPOCH
@@ -173,9 +176,11 @@ class ReportIndex:
         sleep: Callable[[float], None] = time.sleep,
         workers: int = 8,
         search: NumberHasher | None = None,
+        compress: bool = True,
     ) -> None:
         self.table = table
         self.search = search  # what entries are made with: None while the search indexes are off
+        self.compress = compress  # and whether their report JSON is compressed (StoredReportForm)
         self._ddb = dynamodb
         self._batches = batches
         self._sleep = sleep

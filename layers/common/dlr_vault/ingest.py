@@ -149,7 +149,11 @@ def build_collector(
         InfobipClient(settings.base_url, api_key, settings.api_version, reread_key=reread_key, read_timeout=settings.read_timeout),
         Archive(settings.archive_bucket, aws.client("s3")),
         ReportIndex(
-            settings.reports_table, aws.client("dynamodb"), aws.dynamodb_batches(), search=aws.number_hasher(settings.search_key_secret)
+            settings.reports_table,
+            aws.client("dynamodb"),
+            aws.dynamodb_batches(),
+            search=aws.number_hasher(settings.search_key_secret),
+            compress=settings.compress_reports,
         ),
         RunState(settings.state_table, aws.client("dynamodb")),
         ReconcileState(settings.state_table, aws.client("dynamodb")),

@@ -117,12 +117,12 @@ class PageStore:
             if (
                 entry := make_entry(
                     report,
-                    version=kind.version,
                     raw_key=key,
                     source=kind.source,
                     expires_at=expires_at,
                     text=text,
                     search=self.index.search,
+                    compress=self.index.compress,
                 )
             )
         ]
