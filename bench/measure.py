@@ -17,6 +17,7 @@ context, then BENCH_IDLE_RUNS more at once.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pickle
@@ -93,30 +94,44 @@ def collector() -> dict[str, Any]:
 
 
 def runs() -> dict[str, Any]:
-    """Scheduled invocations in one warm process, as Lambda would reuse one container."""
+    """Scheduled invocations in one warm process, as Lambda would reuse one container (two at once,
+    in threads, when the timeout outlasts the period: polling runs overlap, as two containers would)."""
     from local.context import LocalLambdaContext
     from local.stack import load_handler
 
     period, timeout = float(os.environ["BENCH_PERIOD"]), float(os.environ["BENCH_TIMEOUT"])
     most, until = int(os.environ.get("BENCH_RUNS", "1000000")), int(os.environ.get("BENCH_UNTIL", "0"))
+    overlap = 0 < period < timeout  # polling: the next run starts while the last still polls (two containers)
     handler = load_handler("collector").lambda_handler
     counts: Counter = Counter()
     _count_requests(_aws_clients(), counts)
     out: list[dict[str, Any]] = []
 
     def invoke() -> dict[str, Any]:
-        counts.clear()  # this run's requests only
+        if not overlap:
+            counts.clear()  # this run's requests only (overlapping runs share the count: see "requests_all")
         started, cpu, wall = time.time(), time.process_time(), time.perf_counter()
         stats = handler({"source": "bench", "mode": "collect"}, LocalLambdaContext(seconds=timeout))
         figures = {"start": started, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
-        return {**figures, "fetched": stats["fetched"], "pages": stats["pages"], "outcome": stats["outcome"], "requests": dict(counts)}
+        return {**figures, **{k: stats[k] for k in ("fetched", "pages", "outcome", "followed", "handed_over")}, "requests": dict(counts)}
 
     first = float(os.environ.get("BENCH_START") or time.time())  # the schedule's first tick (epoch seconds)
-    while len(out) < most and (not until or sum(r["fetched"] for r in out) < until):
-        time.sleep(max(0.0, first + len(out) * period - time.time()))
-        out.append(invoke())
+    workers: list[threading.Thread] = []
+    for tick in itertools.count():
+        if tick >= most or (until and sum(r["fetched"] for r in out) >= until):
+            break
+        time.sleep(max(0.0, first + tick * period - time.time()))
+        if overlap:
+            workers.append(threading.Thread(target=lambda: out.append(invoke())))
+            workers[-1].start()
+        else:
+            out.append(invoke())
+    for worker in workers:
+        worker.join()
+    out.sort(key=lambda r: r["start"])
+    requests_all = dict(counts) if overlap else None
     idle = [invoke() for _ in range(int(os.environ.get("BENCH_IDLE_RUNS", "0")))]
-    return {"runs": out, "idle": idle}
+    return {"runs": out, "idle": idle, "requests_all": requests_all}
 
 
 def baseline() -> dict[str, Any]:

@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\ninvoking CollectorFunction with events/schedule.json")
     started = time.perf_counter()
     with contextlib.redirect_stdout(_WithoutMetrics(sys.stdout)):
-        budget = function_timeout(stack.resolver.template, "CollectorFunction")
+        budget = function_timeout(stack.resolver, "CollectorFunction")
         stats: dict[str, Any] = collector.lambda_handler(event, LocalLambdaContext(seconds=budget))
     elapsed = time.perf_counter() - started
     groups = Counter(stats["by_status_group"])

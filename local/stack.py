@@ -252,9 +252,10 @@ def function_environment(resolver: Resolver, function: str) -> dict[str, str]:
     return {k: str(resolver(v)) for k, v in merged.items()}
 
 
-def function_timeout(template: dict[str, Any], function: str) -> int:
-    """The Timeout (seconds) the template gives `function`: its time budget per invocation."""
-    own = template["Resources"][function]["Properties"].get("Timeout")
+def function_timeout(resolver: Resolver, function: str) -> int:
+    """The Timeout (seconds) the template gives `function` with the stack's parameters: its time budget per invocation."""
+    template = resolver.template
+    own = resolver(template["Resources"][function]["Properties"].get("Timeout"))
     return int(own or template.get("Globals", {}).get("Function", {}).get("Timeout", 3))
 
 

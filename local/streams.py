@@ -85,7 +85,7 @@ class StreamFeeder:
         self.max_retries = int(settings.get("MaximumRetryAttempts", -1))
         self.bisect = bool(settings.get("BisectBatchOnFunctionError", False))
         self.partial = "ReportBatchItemFailures" in settings.get("FunctionResponseTypes", [])
-        self.seconds = function_timeout(stack.resolver.template, function)
+        self.seconds = function_timeout(stack.resolver, function)
         on_failure = settings.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination", {})
         queue = stack.names[on_failure["Fn::GetAtt"][0]] if on_failure else None
         self._sqs = stack.clients("sqs")

@@ -94,14 +94,24 @@ def test_every_setting_the_code_reads_is_wired_by_the_template(monkeypatch):
     assert "INFOBIP_API_KEY" not in str(RESOURCES["CollectorFunction"]["Properties"]["Environment"]).replace("INFOBIP_API_KEY_SECRET", "")
 
 
-def test_collector_is_scheduled_with_retries_and_a_dead_letter_queue_one_at_a_time():
+def test_collector_is_scheduled_with_retries_and_a_dead_letter_queue_one_at_a_time_unless_polling():
     props = RESOURCES["CollectorFunction"]["Properties"]
     schedule = props["Events"]["Schedule"]
     assert schedule["Type"] == "ScheduleV2"
     assert schedule["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
     assert schedule["Properties"]["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["CollectorDeadLetterQueue", "Arn"]}
-    assert props["ReservedConcurrentExecutions"] == 1
     assert any(r["Type"] == "AWS::Scheduler::Schedule" for r in expanded()["Resources"].values())
+    one_at_a_time = Resolver(TEMPLATE, {})
+    assert (one_at_a_time(props["ReservedConcurrentExecutions"]), one_at_a_time(props["Timeout"])) == (1, 60)
+    # Polling runs overlap: one polls past the next tick while the next waits for the hand-over.
+    polling = Resolver(TEMPLATE, {"PollIntervalSeconds": "5"})
+    assert (polling(props["ReservedConcurrentExecutions"]), polling(props["Timeout"])) == (2, 120)
+    function = next(
+        r
+        for r in expanded(PollIntervalSeconds="5")["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and "INFOBIP_BASE_URL" in str(r["Properties"].get("Environment"))
+    )
+    assert function["Properties"]["Timeout"] in (120, {"Fn::If": ["Polling", 120, 60]})
 
 
 def test_globals_runtime_arm64_tracing_json_logs():

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from dlr_vault.archive import Archive
 from dlr_vault.config import CollectorSettings
@@ -24,8 +25,8 @@ from dlr_vault.pages import ReportsPage, kind_named
 from dlr_vault.pull import pull
 from dlr_vault.reconcile import reconcile
 from dlr_vault.reports import infobip_time
-from dlr_vault.run import CollectorFailed, Run, RunStats, TimeLeft
-from dlr_vault.state import DeadRun, ReconcileState, RunState
+from dlr_vault.run import FOLLOW_STEP, CollectorFailed, Run, RunStats, TimeLeft
+from dlr_vault.state import DeadRun, Lease, ReconcileState, RunState
 from dlr_vault.storing import PageStore
 
 # A lease lasts the run's time budget plus this grace (clock skew between hosts, the last
@@ -61,9 +62,10 @@ class Collector:
     def run(self, time_left: TimeLeft, mode: str = "collect") -> RunStats:
         """One run: `collect` pulls `/reports`; `reconcile` checks `/sms/3/logs` for reports lost in transit."""
         run = Run(owner=uuid.uuid4().hex, time_left=time_left, stats=RunStats(mode=mode))
-        now = self._clock()
         try:
-            lease = self.state.acquire(run.owner, now, now + time_left() + LEASE_GRACE_SECONDS, mode)
+            lease = self._acquire(run, mode)
+            if lease is None and self.poll_interval:
+                lease = self._follow(run, mode)
         except Exception as exc:
             run.stats.outcome = "failed"
             raise run.failed(f"state table unavailable, nothing fetched: {exc.__class__.__name__}: {exc}") from exc
@@ -79,7 +81,16 @@ class Collector:
             if mode == "reconcile":
                 reconcile(run, self.infobip, self.store, self.reconcile_state, self._sleep)
             else:
-                pull(run, self.infobip, self.store, self.kind, self.page_size, poll_interval=self.poll_interval, sleep=self._sleep)
+                pull(
+                    run,
+                    self.infobip,
+                    self.store,
+                    self.kind,
+                    self.page_size,
+                    poll_interval=self.poll_interval,
+                    sleep=self._sleep,
+                    successor_waiting=partial(self.state.successor_waiting, run.owner),
+                )
         except CollectorFailed:
             run.stats.outcome = "failed"
             raise
@@ -91,6 +102,26 @@ class Collector:
                 self._note_gap(datetime.now(UTC))
             self.state.release(run.owner)
         return run.stats
+
+    def _acquire(self, run: Run, mode: str) -> Lease | None:
+        now = self._clock()
+        return self.state.acquire(run.owner, now, now + run.time_left() + LEASE_GRACE_SECONDS, mode)
+
+    def _follow(self, run: Run, mode: str) -> Lease | None:
+        """With a poll interval the schedule starts this run while the last one still polls: ask it
+        to hand over, and take the lease when it does (it checks between two polls). Gives up, and
+        withdraws the request, when too little time would be left to pull a page."""
+        if not self.state.follow(run.owner, self._clock()):
+            return self._acquire(run, mode)  # the holder let go in the meantime
+        logger.info("asked the polling run for the lease; waiting for it to hand over")
+        while run.time_left() > self.infobip.worst_case_seconds + run.page_cost:
+            self._sleep(FOLLOW_STEP)
+            lease = self._acquire(run, mode)
+            if lease is not None:
+                run.stats.followed = 1
+                return lease
+        self.state.unfollow(run.owner)
+        return None
 
     def _after_killed_run(self, run: Run, dead: DeadRun) -> None:
         """A collect run that died holding the lease may have consumed a page it never archived:

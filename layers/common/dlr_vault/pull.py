@@ -1,7 +1,8 @@
 """Collect mode: pull `/sms/{1,3}/reports` pages while the run has time for one more worst-case page.
 
 A page with fewer reports than asked means Infobip has no more for now: the run ends, or, with
-a poll interval, asks again after it while time allows (fresher reports, a longer run).
+a poll interval, asks again after it while time allows (fresher reports, a longer run) and until
+the next scheduled run asks for the lease (`state.RunState.follow`): then this one hands over.
 
 Page N+1 is fetched, archived and parsed while page N is indexed, copied and checkpointed on the
 storer thread. The overlap is safe because a page's raw bytes are in S3 before anything else
@@ -34,9 +35,11 @@ def pull(
     *,
     poll_interval: float = 0.0,
     sleep: Callable[[float], None],
+    successor_waiting: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Pull until a page comes back short (with `poll_interval`: until time runs out, asking
-    again that long after each short page), the time budget is spent, or pages keep being garbage."""
+    """Pull until a page comes back short (with `poll_interval`: until time runs out or the next
+    run asks for the lease, asking again that long after each short page), the time budget is
+    spent, or pages keep being garbage."""
     fetch = partial(infobip.fetch_reports, page_size)
     garbage_streak = 0
 
@@ -58,6 +61,10 @@ def pull(
                 garbage_streak = 0
                 if len(taken.parsed.reports) < page_size:
                     if not poll_interval or run.time_left() - poll_interval <= reserve():
+                        break
+                    if successor_waiting():
+                        logger.info("the next run asked for the lease; handing over")
+                        run.stats.handed_over = 1
                         break
                     sleep(poll_interval)
             else:

@@ -14,6 +14,7 @@ from dlr_vault.observability import logger
 
 TimeLeft = Callable[[], float]
 FIRST_PAGE_COST = 5.0  # seconds reserved for storing one page until a real one has been measured
+FOLLOW_STEP = 0.25  # seconds between a following run's attempts to take the lease
 
 
 @dataclass
@@ -35,6 +36,8 @@ class RunStats:
     deprecation_notices: int = 0
     log_entries: int = 0
     gaps_recovered: int = 0
+    followed: int = 0  # 1: this run took the lease over from a run that was still polling
+    handed_over: int = 0  # 1: this run stopped polling because the next run asked for the lease
     newest_done_at: str = ""
     by_status_group: Counter[str] = field(default_factory=Counter)
 

@@ -2,7 +2,10 @@
 and where reconciliation against `/sms/3/logs` stands.
 
 Reserved concurrency 1 already serialises scheduled runs; the lease also covers manual
-invocations and replays, because the checkpoint is only correct with a single writer. A lease
+invocations and replays, because the checkpoint is only correct with a single writer. With a
+poll interval, runs overlap on purpose (reserved concurrency 2, a timeout past the period): the
+next run asks for the lease (`leaseNext`) and the holder hands it over between two polls, so
+someone is always asking Infobip. A lease
 that expired without being released belonged to a run that was killed (timeout, out of memory,
 lost host): whoever takes it over learns when that run started, so its possible losses can be
 reconciled.
@@ -97,6 +100,22 @@ class RunState(_StateItem):
 
     def release(self, owner: str) -> None:
         self._update("REMOVE leaseOwner, leaseUntil, leaseSince, leaseMode", {":me": {"S": owner}}, "leaseOwner = :me")
+
+    def follow(self, owner: str, now: float) -> bool:
+        """Ask the holder of a live lease to hand it over (runs that poll overlap: the schedule
+        starts the next one while the last still asks Infobip). False: no live lease to follow."""
+        values = {":me": {"S": owner}, ":now": {"N": f"{now:.3f}"}}
+        return self._update("SET leaseNext = :me", values, "leaseUntil >= :now AND leaseOwner <> :me") is not None
+
+    def unfollow(self, owner: str) -> None:
+        """Withdraw a hand-over request this run made (it gave up waiting)."""
+        self._update("REMOVE leaseNext", {":me": {"S": owner}}, "leaseNext = :me")
+
+    def successor_waiting(self, owner: str) -> bool:
+        """Whether another run asked this lease holder to hand over (one consistent read)."""
+        item = self._load()
+        holder, next_owner = item.get("leaseOwner", {}).get("S"), item.get("leaseNext", {}).get("S", owner)
+        return bool(holder == owner and next_owner != owner)
 
     def checkpoint(self) -> str | None:
         key: str | None = self._load().get("lastRawKey", {}).get("S")
