@@ -102,8 +102,24 @@ def test_with_polling_the_next_run_takes_over_between_two_polls_and_nothing_is_l
     assert (a.outcome, a.handed_over, a.followed) == ("ok", 1, 0) and len(a_polls) == 1  # stopped at the poll after the request
     assert (b.outcome, b.followed, b.handed_over) == ("ok", 1, 0) and b.killed_runs == 0
     assert a.fetched == 135 and b.fetched == 10
-    assert "leaseOwner" not in _lease(stack)
+    assert "leaseOwner" not in _lease(stack) and "leaseNext" not in _lease(stack)  # B's granted request is gone with it
     assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_a_request_left_by_a_follower_that_died_waiting_stops_no_later_holder(make_stack, sim):
+    """A follower killed while it waited leaves its request in the state item; a run that takes
+    the lease afterwards polls on, as if the request were not there."""
+    stack = make_stack(PollIntervalSeconds="5")
+    settings = CollectorSettings.from_env()
+    state = build_collector(settings).state
+    now = time.time()
+    assert state.acquire("holder", now - 10, now + 100, "collect") is not None
+    assert state.follow("died-waiting", now - 5)
+    state.release("holder")
+    polls: list[float] = []
+    stats = build_collector(settings, sleep=polls.append).run(lambda: 120.0 if len(polls) < 3 else 0.0)
+    assert (stats.outcome, stats.handed_over, len(polls)) == ("ok", 0, 3)
+    assert _lease(stack)["leaseNext"]["S"] == "died-waiting"  # still there, and harmless
 
 
 def test_a_follower_that_is_never_handed_the_lease_gives_up_in_time_and_withdraws(make_stack, sim):

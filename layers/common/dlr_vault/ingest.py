@@ -31,7 +31,8 @@ from dlr_vault.storing import PageStore
 
 # A lease lasts the run's time budget plus this grace (clock skew between hosts, the last
 # moments of an invocation), so a killed run's lease is taken over at most this long after
-# its Lambda timeout: with the template's 60 s timeout, by the second scheduled run after it.
+# its Lambda timeout: with the template's 60 s timeout, by the second scheduled run after it
+# (with polling, 120 s: by the follower waiting for it, or the run after).
 LEASE_GRACE_SECONDS = 30.0
 
 
@@ -118,6 +119,7 @@ class Collector:
             self._sleep(FOLLOW_STEP)
             lease = self._acquire(run, mode)
             if lease is not None:
+                self.state.unfollow(run.owner)  # granted: no request of ours may stop the next holder
                 run.stats.followed = 1
                 return lease
         self.state.unfollow(run.owner)

@@ -105,17 +105,20 @@ class RunState(_StateItem):
         """Ask the holder of a live lease to hand it over (runs that poll overlap: the schedule
         starts the next one while the last still asks Infobip). False: no live lease to follow."""
         values = {":me": {"S": owner}, ":now": {"N": f"{now:.3f}"}}
-        return self._update("SET leaseNext = :me", values, "leaseUntil >= :now AND leaseOwner <> :me") is not None
+        return self._update("SET leaseNext = :me, leaseNextAt = :now", values, "leaseUntil >= :now AND leaseOwner <> :me") is not None
 
     def unfollow(self, owner: str) -> None:
-        """Withdraw a hand-over request this run made (it gave up waiting)."""
-        self._update("REMOVE leaseNext", {":me": {"S": owner}}, "leaseNext = :me")
+        """Withdraw this run's hand-over request: it was granted, or the run gave up waiting."""
+        self._update("REMOVE leaseNext, leaseNextAt", {":me": {"S": owner}}, "leaseNext = :me")
 
     def successor_waiting(self, owner: str) -> bool:
-        """Whether another run asked this lease holder to hand over (one consistent read)."""
+        """Whether another run asked this lease holder to hand over (one consistent read). Only a
+        request made during this holder's lease counts: one left by a follower that was killed
+        while waiting would otherwise stop every later holder for nobody."""
         item = self._load()
-        holder, next_owner = item.get("leaseOwner", {}).get("S"), item.get("leaseNext", {}).get("S", owner)
-        return bool(holder == owner and next_owner != owner)
+        if item.get("leaseOwner", {}).get("S") != owner or item.get("leaseNext", {}).get("S", owner) == owner:
+            return False
+        return float(item.get("leaseNextAt", {}).get("N", "0")) >= float(item.get("leaseSince", {}).get("N", "0"))
 
     def checkpoint(self) -> str | None:
         key: str | None = self._load().get("lastRawKey", {}).get("S")
