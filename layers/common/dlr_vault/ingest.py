@@ -115,7 +115,7 @@ class Collector:
         if not self.state.follow(run.owner, self._clock()):
             return self._acquire(run, mode)  # the holder let go in the meantime
         logger.info("asked the polling run for the lease; waiting for it to hand over")
-        while run.time_left() > self.infobip.worst_case_seconds + run.page_cost:
+        while run.time_left() > run.reserve(self.infobip.worst_case_seconds):
             self._sleep(FOLLOW_STEP)
             lease = self._acquire(run, mode)
             if lease is not None:

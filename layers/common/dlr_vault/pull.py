@@ -44,7 +44,7 @@ def pull(
     garbage_streak = 0
 
     def reserve() -> float:
-        return infobip.worst_case_seconds + run.page_cost
+        return run.reserve(infobip.worst_case_seconds)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="storer") as storer:
         try:

@@ -81,7 +81,7 @@ def reconcile(
     since, until, cursor = infobip_time(window.since), infobip_time(window.until), window.cursor
     logger.info("reconciling against /sms/3/logs", extra={"since": since, "until": until, "resuming": cursor is not None})
     last_request = float("-inf")
-    while run.time_left() > infobip.worst_case_seconds + run.page_cost:
+    while run.time_left() > run.reserve(infobip.worst_case_seconds):
         sleep(max(0.0, last_request + 60 / LOGS_PER_MINUTE - time.monotonic()))
         last_request = time.monotonic()
         params: dict[str, str | int] = {

@@ -68,6 +68,10 @@ class Run:
         """Time a request may take: what is left, less what storing its page will need."""
         return self.time_left() - self.page_cost
 
+    def reserve(self, request_seconds: float) -> float:
+        """Time to keep in hand for one more worst-case page: its request, then storing it."""
+        return request_seconds + self.page_cost
+
     def page_stored(self, seconds: float) -> None:
         self.page_cost = max(self.page_cost, seconds)
 
