@@ -107,6 +107,7 @@ class Backfill:
                     expires_at=None,
                     text=text,
                     search=self._hasher,
+                    compress=False,  # only its search attributes are used: no need to pack the report
                 )
         if entry is None:
             return "right"  # nothing the search indexes could key it by (not a report the collector wrote)
