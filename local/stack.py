@@ -219,8 +219,10 @@ def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-
     # checks the policies; the collector's side of write-once raw/ (If-None-Match) runs on moto.
     for logical, resource in resources_of(template, "AWS::SecretsManager::Secret", resolver).items():
         name = resolver.names.setdefault(logical, f"{prefix}/{logical}")
-        length = resource["Properties"].get("GenerateSecretString", {}).get("PasswordLength", 32)
-        sm.create_secret(Name=name, SecretString=secrets.token_urlsafe(length)[:length])
+        props = resolver(resource["Properties"])
+        length = props.get("GenerateSecretString", {}).get("PasswordLength", 32)
+        key = {"KmsKeyId": props["KmsKeyId"]} if "KmsKeyId" in props else {}
+        sm.create_secret(Name=name, SecretString=secrets.token_urlsafe(length)[:length], **key)
     create_user_pools(resolver, clients, prefix)
     _create_fan_out(resolver, clients, prefix)
     return resolver.names
@@ -295,8 +297,9 @@ def _create_fan_out(resolver: Resolver, clients: Any, prefix: str) -> None:
             QueueName=name, Attributes={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in props.items() if k != "QueueName"}
         )
     for logical, resource in resources_present(resolver, "AWS::Events::EventBus").items():
-        name = resolver.names.setdefault(logical, resolver(resource["Properties"])["Name"])
-        events.create_event_bus(Name=name)
+        props = resolver(resource["Properties"])
+        name = resolver.names.setdefault(logical, props["Name"])
+        events.create_event_bus(Name=name, **{k: props[k] for k in ("KmsKeyIdentifier",) if k in props})
     kinds = {logical: resource["Type"] for logical, resource in resolver.template["Resources"].items() if isinstance(resource, dict)}
     for logical, resource in resources_present(resolver, "AWS::Events::Rule").items():
         raw = resource["Properties"]

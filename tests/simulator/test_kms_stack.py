@@ -1,7 +1,8 @@
 """A stack with a customer managed KMS key (KmsKey=create), built on moto from the template."""
 
 from local.infobip_sim import make_reports
-from tests.kit import assert_nothing_lost
+from tests.conftest import FAN_OUT
+from tests.kit import assert_nothing_lost, queued
 
 
 def test_with_a_customer_managed_key_on_moto_the_collector_and_lookup_still_work(make_stack, sim, collect, lookup_handler):
@@ -15,3 +16,20 @@ def test_with_a_customer_managed_key_on_moto_the_collector_and_lookup_still_work
     raw = stack.clients("s3").list_objects_v2(Bucket=stack.names["ArchiveBucket"], Prefix="raw/")["Contents"][0]["Key"]
     head = stack.clients("s3").head_object(Bucket=stack.names["ArchiveBucket"], Key=raw)
     assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key
+
+
+def test_with_a_customer_managed_key_the_fan_out_keeps_its_data_under_it_and_still_delivers(make_stack, sim, collect, notify):
+    stack = make_stack(KmsKey="create", **FAN_OUT)
+    key, clients = stack.names["DataKey"], stack.clients
+    for table in ("ReportsTable", "BulkCountersTable"):
+        assert clients("dynamodb").describe_table(TableName=stack.names[table])["Table"]["SSEDescription"]["KMSMasterKeyArn"] == key
+    for queue in ("EventsQueue", "NotifierFailedBatchesQueue"):
+        url = clients("sqs").get_queue_url(QueueName=stack.names[queue])["QueueUrl"]
+        attributes = clients("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attributes["KmsMasterKeyId"] == key, queue  # (moto reports SqsManagedSseEnabled whatever it is given)
+    assert clients("secretsmanager").describe_secret(SecretId=stack.names["SearchKeySecret"])["KmsKeyId"] == key
+    feeder = notify(stack)
+    sim.add(make_reports(30, bulks=2, seed=8))
+    assert collect()["outcome"] == "ok"
+    assert feeder.drain().records == 30
+    assert len(queued(stack)) == 30

@@ -115,7 +115,7 @@ def test_the_webhook_is_infobips_push_shape_with_retries_a_dead_letter_queue_and
     ]
     assert RESOURCES["WebhookDestination"]["Properties"]["InvocationRateLimitPerSecond"] == {"Ref": "WebhookRateLimit"}
     for queue in ("WebhookDeadLetterQueue", "EventsQueue", "NotifierFailedBatchesQueue"):
-        assert RESOURCES[queue]["Properties"]["SqsManagedSseEnabled"] is True
+        assert resolver(**ALL_ON)(RESOURCES[queue]["Properties"]["SqsManagedSseEnabled"]) is True  # KmsKey empty
 
 
 @pytest.mark.parametrize(

@@ -93,50 +93,133 @@ def test_object_lock_is_off_by_default_and_governance_for_n_days_when_asked():
     assert retention["Mode"] == "GOVERNANCE" and int(retention["Days"]) == 30
 
 
-def _encrypted_with(resources: dict, key: object) -> None:
-    for name in ("ReportsTable", "StateTable", "FallbackTable"):
-        sse = resources[name]["Properties"]["SSESpecification"]
-        assert sse == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": key}, name
-    (rule,) = resources["ArchiveBucket"]["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}
-    assert resources["CollectorDeadLetterQueue"]["Properties"]["KmsMasterKeyId"] == key
-    assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == key
-    assert resources["CursorKeySecret"]["Properties"]["KmsKeyId"] == key
-    for group in ("CollectorLogGroup", "LookupLogGroup", "ApiAccessLogGroup"):
-        assert resources[group]["Properties"]["KmsKeyId"] == key, group
+EVERYTHING_ON = {
+    "EventsEnabled": "true",
+    "EventsQueueEnabled": "true",
+    "BulkCountersEnabled": "true",
+    "WebhookUrl": "https://hooks.example.com/dlr",
+    "SearchIndexes": "all",
+    "ConsoleEnabled": "true",
+}
+
+
+def _key_of(resource: dict) -> object:
+    """The key a resource that keeps data is encrypted with (None: not a customer managed one)."""
+    p = resource["Properties"]
+    match resource["Type"]:
+        case "AWS::S3::Bucket":
+            (rule,) = p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            sse = rule["ServerSideEncryptionByDefault"]
+            return sse.get("KMSMasterKeyID") if sse["SSEAlgorithm"] == "aws:kms" else None
+        case "AWS::DynamoDB::Table":
+            sse = p["SSESpecification"]
+            return sse.get("KMSMasterKeyId") if sse.get("SSEType") == "KMS" else None
+        case "AWS::SQS::Queue" | "AWS::SNS::Topic":
+            return p.get("KmsMasterKeyId")
+        case "AWS::Logs::LogGroup" | "AWS::SecretsManager::Secret":
+            return p.get("KmsKeyId")
+        case "AWS::Events::EventBus":
+            return p.get("KmsKeyIdentifier")
+        case "AWS::Athena::WorkGroup":
+            encryption = p["WorkGroupConfiguration"]["ResultConfiguration"]["EncryptionConfiguration"]
+            return encryption.get("KmsKey") if encryption["EncryptionOption"] == "SSE_KMS" else None
+    raise AssertionError(resource["Type"])
+
+
+KEEPS_DATA = (
+    "AWS::S3::Bucket",
+    "AWS::DynamoDB::Table",
+    "AWS::SQS::Queue",
+    "AWS::SNS::Topic",
+    "AWS::Logs::LogGroup",
+    "AWS::SecretsManager::Secret",
+    "AWS::Events::EventBus",
+    "AWS::Athena::WorkGroup",
+)
 
 
 @pytest.mark.parametrize("kms_key", ["create", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"])
-def test_a_customer_managed_key_encrypts_everything_and_the_roles_get_only_that_key(kms_key):
-    resources = expanded(KmsKey=kms_key)["Resources"]
+def test_a_customer_managed_key_encrypts_everything_and_every_role_gets_only_that_key(kms_key):
+    """Every resource of a kind that keeps data, the optional ones included: a resource added later
+    without the key fails here."""
+    resources = expanded(KmsKey=kms_key, **EVERYTHING_ON)["Resources"]
     key = {"Fn::GetAtt": ["DataKey", "Arn"]} if kms_key == "create" else kms_key
-    _encrypted_with(resources, key)
+    keeping = {name: r for name, r in resources.items() if r["Type"] in KEEPS_DATA}
+    assert {"ArchiveBucket", "ReportsTable", "BulkCountersTable", "ReportsBus", "EventsQueue", "SearchKeySecret"} <= set(keeping)
+    assert {name: _key_of(r) for name, r in keeping.items()} == dict.fromkeys(keeping, key)
     assert resources["DataKey"]["Condition"] == "CreatesKmsKey"  # made only for KmsKey=create
-    for function, actions in (("CollectorFunction", ["kms:Decrypt", "kms:GenerateDataKey"]), ("LookupFunction", ["kms:Decrypt"])):
-        (statement,) = [
-            s
-            for p in resources[f"{function}Role"]["Properties"]["Policies"]
-            for s in p["PolicyDocument"]["Statement"]
-            if s.get("Sid") == "UseDataKey"
-        ]
-        assert statement["Action"] == actions and statement["Resource"] == key
+    for queue in ("EventsQueue", "WebhookDeadLetterQueue", "NotifierFailedBatchesQueue"):
+        assert "SqsManagedSseEnabled" not in resources[queue]["Properties"], "one encryption per queue"
+    # every role that touches data: the key, with no more than the actions its job needs
+    uses = {
+        "CollectorFunctionRole": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "LookupFunctionRole": ["kms:Decrypt"],
+        "ConsoleFunctionRole": ["kms:Decrypt"],
+        "NotifierFunctionRole": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "CollectorScheduleRole": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "ErasureRole": ["kms:Decrypt", "kms:GenerateDataKey"],
+    }
+    for role, actions in uses.items():
+        (statement,) = [s for s in statements(resources[role]["Properties"]) if "kms" in json.dumps(s["Action"])]
+        assert statement["Action"] == actions and statement["Resource"] == key, role
+    roles = {name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
+    assert roles - set(uses) == {"WebhookInvokeRole"}  # it only invokes the API destination; EventBridge decrypts
 
 
-def test_the_created_keys_policy_admits_only_this_stacks_logs_alarms_and_roles():
+def test_the_schedules_run_as_a_role_of_the_stacks_own_that_can_reach_the_dead_letter_queue():
+    """SAM's generated schedule role could not be given the key: with a customer managed key the
+    schedules' dead letters would be refused."""
+    resources = expanded(KmsKey="create")["Resources"]
+    schedules = [r["Properties"]["Target"] for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
+    assert len(schedules) == 2
+    assert all(t["RoleArn"] == {"Fn::GetAtt": ["CollectorScheduleRole", "Arn"]} for t in schedules)
+    by_sid = {s["Sid"]: s for s in statements(resources["CollectorScheduleRole"]["Properties"])}
+    assert by_sid["InvokeCollector"]["Resource"] == {"Fn::GetAtt": ["CollectorFunction", "Arn"]}
+    assert by_sid["DeadLetters"]["Resource"] == {"Fn::GetAtt": ["CollectorDeadLetterQueue", "Arn"]}
+    (trust,) = resources["CollectorScheduleRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_the_created_keys_policy_admits_only_this_stacks_logs_alarms_and_event_bus():
     policy = expanded(KmsKey="create")["Resources"]["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
-    principals = [s["Principal"] for s in policy]
-    assert "*" not in principals and {"AWS": "*"} not in principals
     by_sid = {s["Sid"]: s for s in policy}
-    assert "kms:EncryptionContext:aws:logs:arn" in by_sid["ThisStacksLogGroups"]["Condition"]["ArnLike"]
+    assert {s["Principal"].get("AWS") for s in policy} == {"arn:aws:iam::123456789012:root", None}, "no wildcard principal"
+    (delegates,) = [s for s in policy if "AWS" in s["Principal"]]
+    assert "Condition" not in delegates, "the account's IAM policies decide who else uses the key"
+    assert by_sid["ThisStacksLogGroups"]["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == [
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/dlr-vault/*",
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/dlr-vault/*",
+    ]
     assert by_sid["AlarmsPublishToTheTopic"]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
-    assert set(by_sid["StackRolesThroughSqs"]["Condition"]) == {"StringEquals", "ArnLike"}
+    events = by_sid["EventBridgeForThisStacksBusAndRuleTargets"]
+    assert events["Principal"] == {"Service": "events.amazonaws.com"}
+    assert events["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {
+            "aws:SourceArn": [
+                "arn:aws:events:us-east-1:123456789012:event-bus/dlr-vault-reports",
+                "arn:aws:events:us-east-1:123456789012:rule/dlr-vault-reports/*",
+            ]
+        },
+    }
     assert expanded(KmsKey="create")["Resources"]["DataKey"]["Properties"]["EnableKeyRotation"] is True
+    # every log group this stack makes is one the key's logs statement admits
+    for name, group in expanded(KmsKey="create", **EVERYTHING_ON)["Resources"].items():
+        if group["Type"] == "AWS::Logs::LogGroup":
+            path = group["Properties"]["LogGroupName"]
+            assert path.startswith(("/aws/lambda/dlr-vault/", "/aws/apigateway/dlr-vault/")), name
 
 
 def test_without_a_customer_key_nothing_names_one():
-    resources = expanded()["Resources"]
+    resources = expanded(**EVERYTHING_ON)["Resources"]
     assert "kms:" not in json.dumps([r for r in resources.values() if r["Type"] == "AWS::IAM::Role"])
-    assert "KMSMasterKeyId" not in resources["ReportsTable"]["Properties"]["SSESpecification"]
+    assert {name: _key_of(r) for name, r in resources.items() if r["Type"] in KEEPS_DATA if _key_of(r) is not None} == {
+        "CollectorDeadLetterQueue": "alias/aws/sqs",
+        "AlarmTopic": "alias/aws/sns",
+    }
+    for queue in ("EventsQueue", "WebhookDeadLetterQueue", "NotifierFailedBatchesQueue"):
+        assert resources[queue]["Properties"]["SqsManagedSseEnabled"] is True
 
 
 def test_erasure_is_an_operators_role_with_mfa_and_only_what_the_erasure_does():
