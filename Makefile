@@ -94,7 +94,7 @@ restore-fallback: venv  ## put pages S3 refused back into raw/ (STACK=<stack nam
 
 erase: venv  ## erase every report to one number (GDPR art. 17): make erase NUMBER=<msisdn> STACK=<stack> (STACK=local: the demo's)
 	@test -n "$(NUMBER)" -a -n "$(STACK)" || { echo "usage: make erase NUMBER=<phone number> STACK=<stack name, or local while make demo serves> [ERASE_ARGS=--since YYYY-MM-DD]"; exit 2; }
-	$(BIN)/python -m ops.erase --stack $(STACK) --number "$(NUMBER)" $(ERASE_ARGS)
+	@$(BIN)/python -m ops.erase --stack $(STACK) --number "$(NUMBER)" $(ERASE_ARGS)  # @: make must not echo the number
 
 # uv pip compile --upgrade: the newest versions the requirement files allow, each with the hashes of
 # all its files. The layer is resolved for Lambda (arm64, 3.13); the others for any platform.

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     outputs = _local_outputs() if args.stack == "local" else None
     from dlr_vault import aws
-    from dlr_vault.erasure import NotErasable
+    from dlr_vault.erasure import NotErasable, StillArriving
 
     outputs = outputs or aws.stack_outputs(args.stack)
     if "SearchKeySecretArn" not in outputs:
@@ -83,13 +83,16 @@ def main(argv: list[str] | None = None) -> int:
     table = outputs["ReportsTableName"]
     try:
         done, record = erasure.erase(args.number, extra_days=_days(args.since, args.until))
-    except NotErasable as refused:
+    except (NotErasable, StillArriving, ValueError) as refused:
         print(f"not erased: {refused}")
         return 2
     print(
         f"erased: {done.reports_deleted} report(s) deleted from {table}, {done.objects_rewritten} archive object(s) rewritten, "
-        f"{done.versions_deleted} older version(s) deleted, {done.objects_read} read over {len(done.days)} day(s)"
+        f"{done.versions_deleted} older version(s) deleted, {done.objects_read} read over {len(done.days)} day(s) in {done.passes} pass(es)"
     )
+    if not done.days:
+        print("the destination index names no report to this number, so no archive day was read. If its reports may be")
+        print("older than the table keeps them (RetentionDays) or were never indexed, run again with --since YYYY-MM-DD")
     for unreadable in done.unreadable:
         print(f"not readable as Infobip JSON, left as it is (check it by hand): {unreadable}")
     print(f"audit record: s3://{outputs['ArchiveBucketName']}/{record}")

@@ -17,10 +17,12 @@ from dlr_vault.erasure import NotErasable
 from dlr_vault.fallback import FallbackStore
 from dlr_vault.lookup import ApiError
 from local.demo import _save_archive
-from local.infobip_sim import make_reports
+from local.infobip_sim import Fault, make_reports
+from local.stack import load_handler
 from local.streams import FeedStats
 from ops.erase import OUTPUTS, build
 from tests.conftest import FAN_OUT, LOCAL_API_KEY
+from tests.kit import FakeLambdaContext, load_event
 from tests.simulator.test_bulk_counters import from_the_counters, from_the_index
 from tests.simulator.test_logs_api import NUMBER, SPELLINGS, recent
 
@@ -132,6 +134,7 @@ def test_erasure_leaves_no_trace_of_the_number_and_every_other_report_as_it_was(
     audit = json.loads(aws.client("s3").get_object(Bucket=vault.names["ArchiveBucket"], Key=record)["Body"].read())
     assert audit["reports_deleted"] == len(mine) and audit["objects_rewritten"] == len(touched)
     assert len(audit["numberHash"]) == 22 and audit["erasedAt"] and not mentions(json.dumps(audit).encode())
+    assert "days" not in audit and audit["days_read"] >= 2  # counts only: the days would say when the person got messages
 
     again, second = build(vault.outputs(*OUTPUTS)).erase(NUMBER)
     assert (again.reports_deleted, again.objects_rewritten, again.versions_deleted) == (0, 0, 0) and second != record
@@ -171,3 +174,107 @@ def test_pages_waiting_in_the_fallback_table_are_restored_first(vault):
     FallbackStore(vault.names["FallbackTable"], aws.client("dynamodb")).keep("raw/dt=2026-11-22/x.v3.json.gz", b"{}")
     with pytest.raises(NotErasable, match="restore them first"):
         build(vault.outputs(*OUTPUTS)).erase(NUMBER)
+
+
+def test_v1_pages_and_the_log_pages_of_a_reconciliation_are_erased_too(make_stack, sim, collect, api):
+    """The default API version (v1: `to`), and a dropped page that reconciliation recovered from
+    /sms/3/logs (v3 logs pages: `destination`); the number spelled with 00."""
+    stack = make_stack(PageSize="40")
+    sim.add(recent(240, hours=30, updates=40))
+    sim.inject(Fault("drop"))
+    collect()
+    load_handler("collector").lambda_handler(load_event("reconcile.json"), FakeLambdaContext())
+    collect()
+    before = archive_versions(stack)
+    holding = {key.rsplit(".", 3)[-3] for (key, _), data in before.items() if key.startswith("raw/") and mentions(data)}
+    assert holding == {"v1", "logs"}, "the number is in both kinds of page"
+    others = sorted({r["messageId"] for r in sim.handed_out if not spelled(r)})
+    v1 = {m: requests.get(f"{api.url}/sms/1/reports", params={"messageId": m}, headers=H, timeout=30).content for m in others}
+
+    done, _ = build(stack.outputs(*OUTPUTS)).erase("0041 79 302 67 31")
+
+    after = archive_versions(stack)
+    assert done.reports_deleted > 0 and not any(mentions(data) for data in after.values())
+    assert {m: requests.get(f"{api.url}/sms/1/reports", params={"messageId": m}, headers=H, timeout=30).content for m in others} == v1
+    touched = {key for (key, v), data in before.items() if v == "latest" and mentions(data)}
+    assert all(after[(key, "latest")] == data for (key, v), data in before.items() if v == "latest" and key not in touched)
+
+
+def test_reports_the_collector_stores_while_it_runs_are_erased_by_another_pass(vault, sim, collect, api, monkeypatch):
+    real, stored = Archive.rewrite, []
+
+    def collect_meanwhile(self, key, data):
+        if not stored:  # the first rewrite: the day's listing is already made
+            late = make_reports(2, bulks=1, seed=77)
+            for report in late:
+                report.fields["to"] = SPELLINGS[1]
+            sim.add(late)
+            collect()
+            stored.extend(r["messageId"] for r in sim.handed_out if r["bulkId"].endswith("-77"))
+        return real(self, key, data)
+
+    monkeypatch.setattr(Archive, "rewrite", collect_meanwhile)
+    done, _ = build(vault.outputs(*OUTPUTS)).erase(NUMBER)
+
+    assert len(stored) == 2 and done.passes >= 2
+    assert [requests.get(f"{api.url}/reports/{m}", headers=H, timeout=30).status_code for m in stored] == [404, 404]
+    assert not any(mentions(data) for data in archive_versions(vault).values())
+
+
+def test_a_number_without_its_country_code_is_refused(vault, sim):
+    before = archive_versions(vault)
+    for national in ("079 302 67 31", "0793026731"):
+        with pytest.raises(ValueError, match="international format"):
+            build(vault.outputs(*OUTPUTS)).erase(national)
+    assert archive_versions(vault) == before
+
+
+S3_ACTIONS = {"ListObjectVersions": "s3:ListBucketVersions", "ListObjectsV2": "s3:ListBucket", "HeadObject": "s3:GetObject"}
+
+
+def iam_action(service: str, operation: str, params: dict) -> str:
+    """The IAM action a call needs (S3's differ from its operation names; a version is its own action)."""
+    if service == "s3":
+        action = S3_ACTIONS.get(operation, f"s3:{operation}")
+        return action + "Version" if "VersionId" in params and operation in ("GetObject", "DeleteObject") else action
+    return f"{service}:{operation}"
+
+
+def test_the_erasure_role_may_make_every_call_make_erase_makes(vault, monkeypatch, capsys):
+    """Run as `make erase STACK=<name>` runs it (the stack's outputs from CloudFormation), recording
+    each AWS call; the ErasureRole in template.yaml must allow every one (moto checks no IAM)."""
+    from botocore.client import BaseClient
+
+    from dlr_vault.dynamodb import DynamoDBJson
+    from ops.erase import main
+    from tests.unit.test_template import role_actions
+
+    outputs = vault.outputs(*OUTPUTS)
+    aws.client("cloudformation").create_stack(
+        StackName="erasing",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Handle": {"Type": "AWS::SQS::Queue"}},  # a stack needs one resource
+                "Outputs": {name: {"Value": value} for name, value in outputs.items()},
+            }
+        ),
+    )
+    calls: set[str] = set()
+    api_call, batch_call = BaseClient._make_api_call, DynamoDBJson._call
+
+    def recorded(self, operation, params):
+        calls.add(iam_action(self.meta.service_model.signing_name, operation, params))
+        return api_call(self, operation, params)
+
+    def recorded_batch(self, operation, params):
+        calls.add(f"dynamodb:{operation}")
+        return batch_call(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
+    monkeypatch.setattr(DynamoDBJson, "_call", recorded_batch)
+    assert main(["--stack", "erasing", "--number", NUMBER]) == 0
+    monkeypatch.undo()
+
+    assert "erased: 9 report(s)" in capsys.readouterr().out
+    assert {"cloudformation:DescribeStacks", "s3:DeleteObjectVersion", "dynamodb:BatchWriteItem"} <= calls
+    assert calls <= role_actions("Erasure"), calls - role_actions("Erasure")

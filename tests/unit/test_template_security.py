@@ -228,6 +228,7 @@ def test_erasure_is_an_operators_role_with_mfa_and_only_what_the_erasure_does():
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
     assert role_actions("Erasure") == {
+        "cloudformation:DescribeStacks",
         "dynamodb:Query",
         "dynamodb:BatchGetItem",
         "dynamodb:BatchWriteItem",

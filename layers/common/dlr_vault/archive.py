@@ -132,9 +132,9 @@ class Archive:
     def read_version(self, key: str, version_id: str) -> bytes:
         return gzip.decompress(self._s3.get_object(Bucket=self.bucket, Key=key, VersionId=version_id)["Body"].read())
 
-    def rewrite(self, key: str, data: bytes) -> None:
-        """Replace an object with new stored (gzip) bytes, in place: a new current version."""
-        self._put(key, data, "application/x-ndjson" if key.startswith(REPORTS_PREFIX) else "application/json")
+    def rewrite(self, key: str, data: bytes) -> str:
+        """Replace an object with new stored (gzip) bytes, in place: a new current version, whose id is returned."""
+        return self._put(key, data, "application/x-ndjson" if key.startswith(REPORTS_PREFIX) else "application/json")
 
     def delete_version(self, key: str, version_id: str) -> None:
         """Delete one version for good, past a governance-mode Object Lock (the role must be allowed to)."""
@@ -153,5 +153,5 @@ class Archive:
     def delete_record(self, key: str) -> None:
         self._s3.delete_object(Bucket=self.bucket, Key=key)
 
-    def _put(self, key: str, data: bytes, content_type: str) -> None:
-        self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+    def _put(self, key: str, data: bytes, content_type: str) -> str:
+        return self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type).get("VersionId", "")

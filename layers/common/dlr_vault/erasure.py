@@ -10,6 +10,9 @@ Order makes it resumable: the days to read are recorded first (`erasure/pending/
 per object, the clean version is written, then the cut reports' items are deleted, then the old
 versions; the indexed items go last, then the audit record. An old version holding the number
 outlives everything derived from it, so a run stopped anywhere is completed by running it again.
+
+The collector may store a page with the number while this runs. So the whole pass is repeated,
+reading only versions it has not seen, until one finds nothing new in the index or the archive.
 See docs/security.md, "Erasing one person's data".
 """
 
@@ -27,6 +30,7 @@ from dlr_vault.logs_index import LogsIndex, Stream
 from dlr_vault.search import DESTINATION_INDEX, NumberHasher, normalise_number
 
 DAYS_AFTER_SENDING = 3  # reports arrive within Infobip's 48 hours; reconciliation's log pages a little later
+PASSES = 5  # a number still receiving reports after this many passes is left to the next run
 _LAST = "9999-12-31T23:59:59.999Z"
 _WHITESPACE = " \t\r\n"
 
@@ -35,6 +39,10 @@ Drop = Callable[[Any], bool]
 
 class NotErasable(Exception):
     """The stack cannot erase safely yet (no destination index, pages waiting in the fallback table)."""
+
+
+class StillArriving(Exception):
+    """Reports to the number kept landing while it was erased: run again once its traffic stopped."""
 
 
 class UnreadablePage(ValueError):
@@ -121,14 +129,26 @@ def cut_lines(body: bytes, drops: Drop) -> tuple[bytes, list[Any]]:
 
 @dataclass
 class Erased:
-    """What one run did; the audit record is this, with the number's keyed hash and the time."""
+    """What one run did; the audit record holds its counts, with the number's keyed hash and the time."""
 
     reports_deleted: int = 0
     objects_rewritten: int = 0
     versions_deleted: int = 0
     objects_read: int = 0
+    passes: int = 0
     days: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+
+    def audit(self, hashed: str, when: datetime) -> dict[str, Any]:
+        """Counts only: the days read and the unreadable pages' keys would say when the person was sent messages."""
+        counts = {k: v for k, v in asdict(self).items() if isinstance(v, int)}
+        return {
+            "numberHash": hashed,
+            "erasedAt": when.isoformat(),
+            **counts,
+            "days_read": len(self.days),
+            "unreadable": len(self.unreadable),
+        }
 
 
 class Erasure:
@@ -139,28 +159,38 @@ class Erasure:
         self._pending_fallback = pending_fallback
 
     def erase(self, number: str, *, extra_days: Iterable[date] = (), now: datetime | None = None) -> tuple[Erased, str]:
-        """Erase every report sent to `number` (any spelling); returns what was done and the audit record's key."""
+        """Erase every report sent to `number` (any international spelling); returns what was done and the audit record's key."""
         digits = normalise_number(number)
-        if digits is None:
-            raise ValueError("the number has no digits")
+        if digits is None or digits.startswith("0"):
+            raise ValueError("give the number in international format (+41 79 302 67 31 or 0041 79 302 67 31), as Infobip writes it")
         waiting = list(self._pending_fallback)
         if waiting:
             raise NotErasable(f"{len(waiting)} page(s) wait in the fallback table: restore them first (make restore-fallback)")
         drops, hashed = addressed_to(digits), self._hasher.of(digits)
-        found = self._indexed(hashed)
         pending = f"erasure/pending/{hashed}.json"
         earlier = self._archive.get_record(pending)  # days a stopped run had set out to read
-        days = self._days(found, extra_days) | {date.fromisoformat(d) for d in json.loads(earlier or "[]")}
-        self._archive.put_record(pending, json.dumps(sorted(d.isoformat() for d in days)).encode())
-        done = Erased(days=sorted(d.isoformat() for d in days))
-        for day in done.days:
-            for prefix in (RAW_PREFIX, REPORTS_PREFIX):
-                self._erase_day(f"{prefix}dt={day}/", drops, done)
-        done.reports_deleted += self._index.delete(list(found))
+        days = set(extra_days) | {date.fromisoformat(d) for d in json.loads(earlier or "[]")}
+        done, seen = Erased(), set[tuple[str, str]]()
+        while True:
+            found = self._indexed(hashed)
+            more = self._days(found) - days
+            if more or not done.passes:
+                days |= more
+                self._archive.put_record(pending, json.dumps(sorted(d.isoformat() for d in days)).encode())
+            done.passes += 1
+            before = (done.reports_deleted, done.versions_deleted)
+            for day in sorted(days):
+                for prefix in (RAW_PREFIX, REPORTS_PREFIX):
+                    self._erase_day(f"{prefix}dt={day.isoformat()}/", drops, done, seen)
+            done.reports_deleted += self._index.delete(list(found))
+            if (done.reports_deleted, done.versions_deleted) == before:
+                break  # this pass found nothing: nothing landed since the last one
+            if done.passes == PASSES:
+                raise StillArriving(f"reports to the number still land after {PASSES} passes: run again once its traffic stopped")
+        done.days = sorted(d.isoformat() for d in days)
         when = now or datetime.now(UTC)
-        record = {"numberHash": hashed, "erasedAt": when.isoformat(), **asdict(done)}
         key = f"erasure/{when:%Y%m%dT%H%M%S%f}Z-{hashed}.json"
-        self._archive.put_record(key, json.dumps(record, indent=1).encode())
+        self._archive.put_record(key, json.dumps(done.audit(hashed, when), indent=1).encode())
         self._archive.delete_record(pending)
         return done, key
 
@@ -175,10 +205,10 @@ class Erasure:
                 return found
             after = hits[-1].position
 
-    def _days(self, found: dict[str, str], extra: Iterable[date]) -> set[date]:
+    def _days(self, found: dict[str, str]) -> set[date]:
         """The days whose pages may hold the reports: each send day and the days after it, and the
         day of the page each stored report came from."""
-        days = set(extra)
+        days: set[date] = set()
         for sent_at in found.values():
             sent = date.fromisoformat(sent_at[:10])
             days.update(sent + timedelta(days=n) for n in range(DAYS_AFTER_SENDING + 1))
@@ -187,17 +217,20 @@ class Erasure:
                 days.add(date.fromisoformat(stored.raw_key[len(RAW_PREFIX) + 3 :][:10]))
         return days
 
-    def _erase_day(self, prefix: str, drops: Drop, done: Erased) -> None:
+    def _erase_day(self, prefix: str, drops: Drop, done: Erased, seen: set[tuple[str, str]]) -> None:
+        """Every object of one day, reading only the versions no earlier pass has read or written."""
         by_key: dict[str, list[Version]] = {}
         for version in self._archive.versions(prefix):
-            by_key.setdefault(version.key, []).append(version)
+            if (version.key, version.version_id) not in seen:
+                by_key.setdefault(version.key, []).append(version)
         for key, versions in by_key.items():
-            self._erase_object(key, versions, drops, done)
+            self._erase_object(key, versions, drops, done, seen)
 
-    def _erase_object(self, key: str, versions: list[Version], drops: Drop, done: Erased) -> None:
+    def _erase_object(self, key: str, versions: list[Version], drops: Drop, done: Erased, seen: set[tuple[str, str]]) -> None:
         """Cut the number's reports out of the current version; delete every older version holding one."""
         cut = cut_lines if key.startswith(REPORTS_PREFIX) else cut_page
         for version in versions:
+            seen.add((key, version.version_id))
             if version.deleted:
                 continue
             done.objects_read += 1
@@ -209,7 +242,7 @@ class Erasure:
             if not removed:
                 continue
             if version.latest:
-                self._archive.rewrite(key, compress(kept))
+                seen.add((key, self._archive.rewrite(key, compress(kept))))
                 done.objects_rewritten += 1
             done.reports_deleted += self._index.delete([r["messageId"] for r in removed if isinstance(r.get("messageId"), str)])
             self._archive.delete_version(key, version.version_id)
