@@ -24,7 +24,23 @@ def test_each_lookup_is_audited_with_phone_numbers_masked(stack, api, log_lines)
         ("/reports/{messageId}", 404),
         ("/sms/3/reports", 400),
     ]
-    assert audits[0]["query"] == {"messageId": ["*" * (len(PHONE) - 1) + "78"], "bulkId": ["B-1"]}
+    assert audits[0]["query"] == {"messageId": ["+" + "*" * (len(PHONE) - 2) + "78"], "bulkId": ["B-1"]}
     assert audits[1]["path"] == "/reports/" + "*" * (len(PHONE)) + "78"
     assert all(a["requestId"] and a["apiKeyId"] == "local" and a["sourceIp"] == "127.0.0.1" for a in audits)
     assert PHONE[-9:] not in "\n".join(log_lines)
+
+
+def test_numbers_searched_for_on_the_logs_routes_are_masked_in_every_spelling(stack, api, log_lines):
+    spellings = ["+49 151 1234 5678", "0049-151-1234-5678", "(0049) 151.1234.5678", "+49/151/12345678"]  # the last: refused
+    for spelled in spellings:
+        for path, name in (("/sms/3/logs", "destination"), ("/sms/1/logs", "to")):
+            answer = requests.get(api.url + path, params={name: spelled}, headers={"x-api-key": LOCAL_API_KEY}, timeout=10)
+            assert answer.status_code == (400 if "/" in spelled else 200), (path, spelled, answer.text)
+    audits = [json.loads(line)["audit"] for line in log_lines if '"lookup audit"' in line]
+    assert len(audits) == 2 * len(spellings)
+    for audit in audits:
+        ((name, (value,)),) = audit["query"].items()
+        assert value.endswith("78") and sum(c.isdigit() for c in value) == 2, value
+    logged = "\n".join(log_lines)
+    assert not any(spelled in logged for spelled in spellings) and "15112345678" not in logged
+    assert "151.1234" not in logged and "151 1234" not in logged and "151-1234" not in logged
