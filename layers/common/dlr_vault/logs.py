@@ -9,7 +9,8 @@ BatchGetItem. The other filters (status, sender, mcc/mnc, ...) are checked on th
 
 Every request reads a bounded number of index entries and items (`MAX_QUERIES`, `MAX_READS`):
 a broad or very selective filter ends a page early and answers a signed cursor that resumes
-exactly where the reading stopped. Nothing here can scan the table.
+exactly where the reading stopped. So does a page of long reports before its answer passes
+`MAX_ANSWER_BYTES` (Lambda answers at most 6 MB). Nothing here can scan the table.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dlr_vault.cursor import CursorCodec, InvalidCursor
 from dlr_vault.index import BULK_INDEX, Position, ReportIndex, StoredReport
 from dlr_vault.logs_index import Hit, LogsIndex, Stream
 from dlr_vault.logs_query import LogsQuery
-from dlr_vault.lookup import bad_request
+from dlr_vault.lookup import MAX_ANSWER_BYTES, answer_bytes, bad_request
 from dlr_vault.reports import Report, as_log, format_utc, in_shape, parse_timestamp
 from dlr_vault.search import DESTINATION_INDEX, TIME_INDEX, TIME_SHARDS, NumberHasher, day_key, normalise_number
 
@@ -80,9 +81,12 @@ class _Found:
 class _Page:
     """One request's reading: the matches so far and what it has spent."""
 
-    def __init__(self, logs: Logs, query: LogsQuery, since: str, until: str, narrowed_by: str) -> None:
-        self.logs, self.query, self.since, self.until = logs, query, since, until
+    def __init__(self, logs: Logs, query: LogsQuery, version: int, since: str, until: str, narrowed_by: str) -> None:
+        self.logs, self.query, self.version, self.since, self.until = logs, query, version, since, until
         self.found: list[_Found] = []
+        self.results: list[dict[str, Any]] = []  # the matches in the answer's shape
+        self.answer_bytes = 0
+        self.out_of_room = False  # the next match would take the answer past MAX_ANSWER_BYTES
         self.queries = self.reads = 0
         self.progressed = False  # an entry examined or a day finished: until then the budget does not stop the page
         checked = ("general_status", "sender", "mcc", "entity_id", "application_id", "campaign_reference_ids", "bulk_ids", "destination")
@@ -90,7 +94,20 @@ class _Page:
 
     @property
     def full(self) -> bool:
-        return len(self.found) >= self.query.limit
+        return len(self.found) >= self.query.limit or self.out_of_room
+
+    def take(self, found: _Found) -> bool:
+        """Add a match unless it would take the answer past MAX_ANSWER_BYTES (a page's first match
+        always goes: one report fits). False: the page is full; this match starts the next one."""
+        shaped = as_log(found.report, self.version)
+        size = answer_bytes(shaped)
+        if self.found and self.answer_bytes + size > MAX_ANSWER_BYTES:
+            self.out_of_room = True
+            return False
+        self.found.append(found)
+        self.results.append(shaped)
+        self.answer_bytes += size
+        return True
 
     @property
     def budget_left(self) -> bool:
@@ -141,12 +158,12 @@ class _Page:
             for lane, hit in batch:
                 if len(self.found) >= self.query.limit:  # filled by this batch: the rest is read again next page
                     return
-                lane.after = hit.position
-                self.progressed = True
                 item = hit.stored or stored.get(hit.message_id)
                 found = self.check(item) if item is not None else None
-                if found is not None:
-                    self.found.append(found)
+                if found is not None and not self.take(found):
+                    return  # no room for it: the next page starts with it
+                lane.after = hit.position
+                self.progressed = True
 
     def _next(self, lanes: list[_Lane], wanted: int, chunk: int) -> list[tuple[_Lane, Hit]]:
         """Up to `wanted` entries across the lanes, newest first (a lane is read when it runs dry)."""
@@ -201,22 +218,22 @@ class Logs:
             or format_utc(max(datetime.fromisoformat(until) - WINDOW, datetime(1970, 1, 1, tzinfo=UTC)))
         )
         if since > until:  # sentSince after now with no sentUntil: nothing was sent in that window
-            page, left = _Page(self, query, since, until, ""), None
+            page, left = _Page(self, query, version, since, until, ""), None
         elif query.message_ids:
-            page = _Page(self, query, since, until, "message_ids")
+            page = _Page(self, query, version, since, until, "message_ids")
             left = self._by_ids(page, saved)
         elif query.destination is not None:
-            page = _Page(self, query, since, until, "destination")
+            page = _Page(self, query, version, since, until, "destination")
             left = self._by_streams(page, [Stream(DESTINATION_INDEX, "toHash", self._hasher().of(query.destination))], saved)
         elif query.bulk_ids:
-            page = _Page(self, query, since, until, "bulk_ids")
+            page = _Page(self, query, version, since, until, "bulk_ids")
             left = self._by_streams(page, [Stream(BULK_INDEX, "bulkId", b) for b in query.bulk_ids], saved)
         else:
             if not self.by_time:
                 raise bad_request("this vault has no time index (SearchIndexes is not all): filter by destination, bulkId or messageId")
-            page = _Page(self, query, since, until, "")
+            page = _Page(self, query, version, since, until, "")
             left = self._by_days(page, saved, now)
-        results = [as_log(found.report, version) for found in page.found]
+        results = page.results
         cursor = self.cursors.encode(scope, Position.of({"since": since, "until": until, **left})) if left is not None else None
         if version == 3:
             return {"results": results, "cursor": {"limit": query.limit, **({"nextCursor": cursor} if cursor else {})}}
@@ -246,8 +263,10 @@ class Logs:
         if "last" in saved:
             last = (saved["last"][:_STAMP], saved["last"][_STAMP:])
             found = [f for f in found if f.position < last]
-        page.found = found[: page.query.limit]
-        if len(found) <= page.query.limit:
+        for match in found:
+            if page.full or not page.take(match):
+                break
+        if len(page.found) == len(found):
             return None
         return {"last": "".join(page.found[-1].position)}
 

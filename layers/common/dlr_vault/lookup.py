@@ -92,7 +92,7 @@ def bulk_scope(bulk_id: str) -> str:
     return f"bulk:{bulk_id}"
 
 
-def _answer_bytes(report: dict[str, Any]) -> int:
+def answer_bytes(report: dict[str, Any]) -> int:
     """What one report adds to the Lambda response: serialised as the API body is (ASCII JSON, so
     each non-ASCII character is a 6-byte escape), then escaped once more inside the proxy answer."""
     return len(json.dumps(json.dumps(report, separators=(",", ":")))) + 1
@@ -127,7 +127,7 @@ class Lookup:
         size = 0
         for item in items[: query.limit]:
             shaped = _shaped(item, version)
-            size += _answer_bytes(shaped)
+            size += answer_bytes(shaped)
             if results and size > MAX_ANSWER_BYTES:
                 break  # long (non-ASCII) reports: the rest come with the cursor
             results.append(shaped)
