@@ -32,13 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.stack:
         outputs = aws.stack_outputs(args.stack)
         table, bucket = table or outputs["FallbackTableName"], bucket or outputs["ArchiveBucketName"]
-    restored = restore(FallbackStore(table, aws.client("dynamodb")), Archive(bucket, aws.client("s3")))
+    restored, refused = restore(FallbackStore(table, aws.client("dynamodb")), Archive(bucket, aws.client("s3")))
     for key in restored:
         print(f"restored {key}")
-    print(f"{len(restored)} page(s) restored to s3://{bucket}/raw/; the fallback table {table} is empty")
+    for key, why in refused.items():
+        print(f"NOT restored, still kept in the fallback table: {key}: {why}")
+    left = f"{len(refused)} page(s) stay in it (docs/operations.md)" if refused else "is empty"
+    print(f"{len(restored)} page(s) restored to s3://{bucket}/raw/; the fallback table {table} {left}")
     if restored:
         print(f"their reports are indexed already; for their JSON Lines copies see docs/operations.md (checkpoint before {restored[0]})")
-    return 0
+    return 1 if refused else 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from botocore.exceptions import ReadTimeoutError
 from moto.core.models import botocore_stubber
 
 from dlr_vault.archive import Archive, RawKeyTaken
+from dlr_vault.fallback import FallbackStore
 from local.infobip_sim import make_reports
 from tests.kit import assert_nothing_lost, kept, on_the_wire
 
@@ -83,4 +84,21 @@ def test_with_object_lock_a_raw_version_cannot_be_deleted_without_bypassing_gove
     assert s3.head_object(Bucket=bucket, Key=key)["ObjectLockMode"] == "GOVERNANCE"
     with pytest.raises(ClientError, match="AccessDenied"):
         s3.delete_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
+    assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_a_page_whose_fresh_key_is_already_taken_goes_under_another_at_once(stack, sim, collect, monkeypatch):
+    """Keys are unique by construction (time and a random part), so this is a bug elsewhere: the
+    page is stored under a new key straight away, nothing waits in the fallback table, nothing is lost."""
+    sim.add(make_reports(60))
+    assert collect()["outcome"] == "ok"
+    ((taken, first),) = kept(stack).raw_pages.items()
+    keys = iter([taken])
+    fresh = Archive.raw_key
+    monkeypatch.setattr(Archive, "raw_key", staticmethod(lambda at, kind: next(keys, None) or fresh(at, kind)))
+    sim.add(make_reports(40, seed=7))
+    result = collect()
+    assert result["outcome"] == "ok" and result["retries"] == 0
+    assert kept(stack).raw_pages[taken] == first and len(kept(stack).raw_pages) == 2
+    assert not list(FallbackStore(stack.names["FallbackTable"], stack.clients("dynamodb")).pending())
     assert_nothing_lost(stack, sim.handed_out)

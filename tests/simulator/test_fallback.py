@@ -50,10 +50,10 @@ def test_a_10000_report_page_s3_refused_is_kept_whole_in_chunks_then_restored_an
     assert record["raw_key"] == raw_key and record["chunks"] == len(items)
 
     kept_bytes = store.load(raw_key)
-    assert restore(store, archive) == [raw_key]
+    assert restore(store, archive) == ([raw_key], {})
     stored = big_page.clients("s3").get_object(Bucket=big_page.names["ArchiveBucket"], Key=raw_key)["Body"].read()
     assert stored == kept_bytes, "raw/ holds the very bytes the page would have had"
-    assert list(store.pending()) == [] and restore(store, archive) == []  # running it again is harmless
+    assert list(store.pending()) == [] and restore(store, archive) == ([], {})  # running it again is harmless
     result = collect()  # the restored page is after the checkpoint: catch-up writes its JSON Lines copy
     assert result["outcome"] == "ok" and result["caught_up_pages"] == 1
     assert_nothing_lost(big_page, sim.handed_out)
@@ -65,21 +65,44 @@ def test_restore_is_idempotent_when_the_page_already_reached_raw(stack):
     key = "raw/dt=2026-11-23/20261123T120000000000Z-fa11bac0ffee.v1.json.gz"
     store.keep(key, b'{"results":[]}')
     archive.put_raw(key, b'{"results":[]}')
-    assert restore(store, archive) == [key]
+    assert restore(store, archive) == ([key], {})
     assert archive.get_raw(key) == b'{"results":[]}' and list(store.pending()) == []
 
 
-def test_a_page_missing_a_chunk_is_refused_by_restore_and_stays_kept(stack):
+def test_a_page_missing_a_chunk_or_whose_key_is_taken_is_refused_and_stays_kept_and_the_others_are_restored(stack, capsys):
+    from ops.restore_fallback import main
+
     store, archive = (
         FallbackStore(stack.names["FallbackTable"], stack.clients("dynamodb"), chunk_bytes=64),
         Archive(stack.names["ArchiveBucket"], stack.clients("s3")),
     )
-    key = "raw/dt=2026-11-23/20261123T120000000000Z-0123456789ab.v1.json.gz"
-    store.keep(key, json.dumps({"results": [{"messageId": f"m{i}"} for i in range(50)]}).encode())
-    stack.clients("dynamodb").delete_item(TableName=stack.names["FallbackTable"], Key={"rawKey": {"S": key}, "chunk": {"N": "1"}})
+    torn, taken, whole = (f"raw/dt=2026-11-23/20261123T12000{n}000000Z-0123456789ab.v1.json.gz" for n in range(3))
+    for key in (torn, taken, whole):
+        store.keep(key, json.dumps({"results": [{"messageId": f"{key[-20:]}-{i}"} for i in range(50)]}).encode())
+    stack.clients("dynamodb").delete_item(TableName=stack.names["FallbackTable"], Key={"rawKey": {"S": torn}, "chunk": {"N": "1"}})
+    archive.put_raw(taken, b'{"results":[]}')  # other bytes under its key: write-once refuses to replace them
+
+    assert main(["--table", stack.names["FallbackTable"], "--bucket", stack.names["ArchiveBucket"]]) == 1
+
+    out = capsys.readouterr().out
+    assert f"restored {whole}" in out and f"NOT restored, still kept in the fallback table: {torn}" in out and f"{taken}: " in out
+    assert sorted(store.pending()) == sorted([torn, taken])
+    assert set(kept(stack).raw_pages) == {taken, whole} and kept(stack).raw_pages[taken] == b'{"results":[]}'
     with pytest.raises(FallbackCorrupt):
-        restore(store, archive)
-    assert list(store.pending()) == [key] and not kept(stack).raw_pages
+        store.load(torn)
+
+
+def test_a_page_the_table_took_only_in_part_is_not_left_half_kept(stack, log_lines):
+    """The table takes the first chunk and refuses the second: the page goes to the log whole and
+    the half in the table is removed, so a restore never meets it."""
+    store = FallbackStore(stack.names["FallbackTable"], stack.clients("dynamodb"), chunk_bytes=64)
+    key = "raw/dt=2026-11-23/20261123T120000000000Z-feedfacecafe.v1.json.gz"
+    body = json.dumps({"results": [{"messageId": f"m{i}"} for i in range(50)]}).encode()
+    with aws_failing(stack.clients("dynamodb"), "PutItem", body_contains='"chunk": {"N": "1"}', status=500, code="InternalServerError"):
+        store.keep(key, body)
+    assert list(store.pending()) == []
+    parts = [json.loads(line) for line in log_lines if "body_gzip_b64" in line]
+    assert gzip.decompress(base64.b64decode("".join(p["body_gzip_b64"] for p in parts))) == body
 
 
 def test_with_s3_and_dynamodb_both_down_the_page_is_logged_in_parts_under_the_event_limit(big_page, sim, collect, log_lines):

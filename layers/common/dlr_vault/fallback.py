@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from dlr_vault.archive import Archive, compress
+from dlr_vault.archive import Archive, RawKeyTaken, compress
 from dlr_vault.observability import logger
 
 CHUNK_BYTES = 256 * 1024  # + keys and attributes stays well under DynamoDB's 400 KB item limit
@@ -41,6 +41,7 @@ class FallbackStore:
         data = compress(body)  # exactly what the raw object would have held
         chunks = [data[i : i + self._chunk_bytes] for i in range(0, len(data), self._chunk_bytes)]
         digest, kept_at = hashlib.sha256(data).hexdigest(), datetime.now(UTC).isoformat()
+        written = 0
         try:
             for number, chunk in enumerate(chunks):
                 self._ddb.put_item(
@@ -54,14 +55,24 @@ class FallbackStore:
                         "keptAt": {"S": kept_at},
                     },
                 )
+                written += 1
         except Exception:
             logger.exception("the fallback table refused the page too: its body follows in the log", extra={"raw_key": raw_key})
             _log_in_parts(raw_key, data)
+            self._drop_partial(raw_key, written)
             return
         logger.critical(
             "raw page NOT archived: kept in the fallback table until restored to raw/",
             extra={"raw_key": raw_key, "chunks": len(chunks), "fallback_table": self.table},
         )
+
+    def _drop_partial(self, raw_key: str, written: int) -> None:
+        """Remove the chunks a failed keep wrote, so no half page waits for a restore (the log has it whole)."""
+        try:
+            for number in range(written):
+                self._ddb.delete_item(TableName=self.table, Key={"rawKey": {"S": raw_key}, "chunk": {"N": str(number)}})
+        except Exception:
+            logger.exception("a half-kept page stays in the fallback table; restore will refuse it", extra={"raw_key": raw_key})
 
     def pending(self) -> Iterator[str]:
         """Raw keys of the pages kept here."""
@@ -99,16 +110,20 @@ class FallbackStore:
         return [item for page in pages for item in page["Items"]]
 
 
-def restore(store: FallbackStore, archive: Archive) -> list[str]:
+def restore(store: FallbackStore, archive: Archive) -> tuple[list[str], dict[str, str]]:
     """Put every kept page back under its raw key (write-once: an identical object already there
-    counts as restored), then drop it from the fallback table. Returns the keys restored."""
-    restored = []
+    counts as restored), then drop it from the fallback table. Returns the keys restored, and the
+    pages refused with why (they stay kept; one refused page does not hold back the others)."""
+    restored, refused = [], {}
     for raw_key in list(store.pending()):
-        data = store.load(raw_key)
-        archive.put_raw(raw_key, gzip.decompress(data))
+        try:
+            archive.put_raw(raw_key, gzip.decompress(store.load(raw_key)))
+        except (FallbackCorrupt, RawKeyTaken) as exc:
+            refused[raw_key] = str(exc)
+            continue
         store.forget(raw_key)
         restored.append(raw_key)
-    return restored
+    return restored, refused
 
 
 def _log_in_parts(raw_key: str, data: bytes) -> None:

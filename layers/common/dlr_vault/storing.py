@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dlr_vault.archive import Archive
+from dlr_vault.archive import Archive, RawKeyTaken
 from dlr_vault.fallback import FallbackStore
 from dlr_vault.index import ReportIndex, make_entry
 from dlr_vault.infobip import InfobipError, Page
@@ -74,7 +74,7 @@ class PageStore:
         if parsed is not None and not parsed.reports and parsed.next_cursor is None:
             stats.empty_pages += 1  # holds no report: an idle minute leaves no object behind
             return Taken(None, parsed, arrived)
-        self._archive_or_fail(run, key, page.body, kind, parsed)
+        key = self._archive_or_fail(run, key, page, kind, parsed)
         return Taken(key, parsed, arrived)
 
     def finish(self, run: Run, taken: Taken, kind: PageKind) -> None:
@@ -137,12 +137,18 @@ class PageStore:
         stats.indexed += len(written)
         stats.not_newer += not_newer
 
-    def _archive_or_fail(self, run: Run, key: str, body: bytes, kind: PageKind, parsed: Parsed | None) -> None:
-        """Put the raw bytes, retrying; if S3 will not take them, keep them in the fallback table, index anyway, fail."""
+    def _archive_or_fail(self, run: Run, key: str, page: Page, kind: PageKind, parsed: Parsed | None) -> str:
+        """Put the raw bytes, retrying; returns the key they are under. If S3 will not take them,
+        keep them in the fallback table, index anyway, fail."""
+        body = page.body
         for attempt in range(ARCHIVE_ATTEMPTS):
             try:
                 self.archive.put_raw(key, body)
-                return
+                return key
+            except RawKeyTaken as exc:  # other bytes hold the key (never overwritten): the page takes a fresh one at once
+                last: Exception = exc
+                key = self.archive.raw_key(page.fetched_at, kind.name)
+                logger.error("raw key already taken by other bytes: the page goes under a fresh key", extra={"raw_key": key})
             except Exception as exc:
                 last = exc
                 wait = min(4.0, 0.25 * 2**attempt)
