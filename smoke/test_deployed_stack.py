@@ -6,24 +6,20 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import requests
-
 from smoke.conftest import Deployed
 
 UNKNOWN = f"smoke-{uuid.uuid4().hex}"  # a messageId no report has
 
 
 def test_a_lookup_with_the_key_answers_in_infobips_shape(deployed: Deployed) -> None:
-    answer = requests.get(
-        f"{deployed.api_url}/sms/1/reports", params={"messageId": UNKNOWN}, headers={"x-api-key": deployed.api_key}, timeout=15
-    )
+    answer = deployed.get("/sms/1/reports", {"messageId": UNKNOWN})
     assert answer.status_code == 200 and answer.json() == {"results": []}
-    missing = requests.get(f"{deployed.api_url}/reports/{UNKNOWN}", headers={"x-api-key": deployed.api_key}, timeout=15)
+    missing = deployed.get(f"/reports/{UNKNOWN}")
     assert missing.status_code == 404 and missing.json()["requestError"]["serviceException"]["messageId"] == "NOT_FOUND"
 
 
-def test_a_lookup_without_a_key_is_refused(deployed: Deployed) -> None:
-    assert requests.get(f"{deployed.api_url}/sms/1/reports", params={"messageId": UNKNOWN}, timeout=15).status_code == 403
+def test_a_lookup_without_a_key_or_signature_is_refused(deployed: Deployed) -> None:
+    assert deployed.get("/sms/1/reports", {"messageId": UNKNOWN}, authorized=False).status_code == 403
 
 
 def test_the_collector_succeeded_lately(deployed: Deployed) -> None:

@@ -25,6 +25,9 @@ def test_demo_pulls_archives_indexes_and_serves_the_reports_back():
     assert "630 reports pulled, 630 archived, 630 indexed in 3 pages" in out
     assert re.search(r"\s630 reports so far, page stored [0-9.]+ s after its fetch -> raw/", out)
     assert out.count("curl -s -H 'x-api-key:") == 5
+    key = re.search(r"\(x-api-key: (\S+), made for this run\)", out)[1]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", key) and out.count(f"curl -s -H 'x-api-key: {key}'") == 5
+    assert not any(key in path.read_text() for path in (ROOT / "local").glob("*.py")), "made for the run, not written down"
     assert re.findall(r"checked GET (\S+): (\d+)", out) == [
         ("/sms/1/reports?messageId=msg-1-0000000", "200"),
         ("/sms/3/reports?bulkId=BULK-000-1&limit=2", "200"),

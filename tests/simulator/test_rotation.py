@@ -79,8 +79,10 @@ def test_a_warm_container_rereads_the_keys_for_a_cursor_signed_with_a_newer_one(
     expected_next = _page(lookup_handler, bulk_id, warm_cursor)["results"]
     _rotate(stack)
     # another (cold) container hands out a cursor for the same position under the new key
-    name = stack.names["CursorKeySecret"]
-    cold = CursorCodec(lambda fresh: aws.secret_stages(name, force=True))
+    name, secrets = stack.names["CursorKeySecret"], stack.clients("secretsmanager")
+    stages = [secrets.get_secret_value(SecretId=name, VersionStage=stage)["SecretString"] for stage in ("AWSCURRENT", "AWSPREVIOUS")]
+    cold = CursorCodec(lambda fresh: stages)  # read past this process's cache, which the warm container keeps
+    assert aws.secret_stages(name)[0] == stages[1], "the warm container's cache still holds the old key first"
     start = cold.decode(warm_cursor, bulk_scope(bulk_id))
     newer_cursor = cold.encode(bulk_scope(bulk_id), start)
     assert newer_cursor.split(".")[0] != warm_cursor.split(".")[0]

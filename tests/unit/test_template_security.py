@@ -31,8 +31,12 @@ def _securities(body: dict) -> set[str]:
 
 
 def test_one_stage_only_no_stray_stage():
-    stages = [k for k, v in expanded()["Resources"].items() if v["Type"] == "AWS::ApiGateway::Stage"]
-    assert sorted(stages) == ["ConsoleApiv1Stage", "LookupApiv1Stage"], "OpenApiVersion set: SAM makes no extra 'Stage' stage"
+    resources = expanded()["Resources"]
+    stages = [k for k, v in resources.items() if v["Type"] == "AWS::ApiGateway::Stage"]
+    assert sorted(stages) == ["ConsoleApiv1Stage", "LookupApiv1Stage"]
+    # SAM makes the stray stage through the deployment (StageName: Stage) unless OpenApiVersion is set
+    deployments = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::ApiGateway::Deployment"]
+    assert len(deployments) == 2 and not any("StageName" in d for d in deployments)
 
 
 def test_api_keys_by_default_on_every_route():
