@@ -45,7 +45,7 @@ def test_smoke_reads_a_consumers_key_from_the_per_consumer_outputs():
 
     with mock_aws():
         apigw = boto3.client("apigateway")
-        ids = {name: apigw.create_api_key(name=name, enabled=True, value=f"{name}-key-0123456789abcdef")["id"] for name in ("billing", "support")}
+        ids = {n: apigw.create_api_key(name=n, enabled=True, value=f"{n}-key-0123456789abcdef")["id"] for n in ("billing", "support")}
         _stack_with_outputs("keys", {"ApiUrl": "https://x.example/v1/", **{f"ApiKeyId{n}": i for n, i in ids.items()}})
         _stack_with_outputs("iam", {"ApiUrl": "https://y.example/v1"})
 
@@ -66,7 +66,7 @@ def test_smoke_signs_its_requests_to_an_iam_stack_and_sends_the_key_to_a_keyed_o
     seen: list[dict[str, str]] = []
 
     class Recorder(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
             self.send_response(200)
             self.end_headers()
@@ -88,6 +88,7 @@ def test_smoke_signs_its_requests_to_an_iam_stack_and_sends_the_key_to_a_keyed_o
         server.shutdown()
     signed, keyed, bare = seen
     assert signed["path"] == "/v1/sms/1/reports?messageId=m-1"
-    assert signed["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") and "/eu-west-1/execute-api/" in signed["authorization"]
+    authorization = signed["authorization"]
+    assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") and "/eu-west-1/execute-api/" in authorization
     assert keyed["x-api-key"] == "k-123" and "authorization" not in keyed
     assert "x-api-key" not in bare and "authorization" not in bare
