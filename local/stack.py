@@ -393,4 +393,17 @@ def start_moto_server(port: int = 0) -> tuple[Any, str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
+    # A page whose DNS name was rebound to 127.0.0.1 sends its own name as Host: refuse it, as the
+    # local API does. The wrapper goes around the app werkzeug serves (moto offers no hook for it).
+    server._server.app = _loopback_hosts_only(server._server.app, {f"127.0.0.1:{bound}", f"localhost:{bound}"})  # type: ignore[union-attr]
     return server, f"http://{host}:{bound}"
+
+
+def _loopback_hosts_only(app: Any, hosts: set[str]) -> Any:
+    def checked(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_HOST") not in hosts:
+            start_response("403 Forbidden", [("Content-Type", "text/plain")])
+            return [b"Forbidden: not this machine's loopback address"]
+        return app(environ, start_response)
+
+    return checked

@@ -19,6 +19,14 @@ def test_moto_server_does_not_reflect_a_foreign_origin(moto_endpoint):
         assert "Access-Control-Allow-Origin" not in response.headers, "a page on any site could read the local AWS"
 
 
+def test_moto_server_refuses_a_foreign_host_header(moto_endpoint):
+    port = moto_endpoint.rsplit(":", 1)[1]
+    rebound = requests.get(moto_endpoint + "/", headers={"Host": f"attacker.example:{port}"}, timeout=10)
+    assert rebound.status_code == 403
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}"):
+        assert requests.get(moto_endpoint + "/", headers={"Host": host}, timeout=10).status_code != 403
+
+
 def test_the_local_api_refuses_a_foreign_host_header_even_with_the_key(stack, api):
     path = "/sms/1/reports?messageId=x"
     rebound = requests.get(api.url + path, headers={"x-api-key": LOCAL_API_KEY, "Host": "attacker.example:3000"}, timeout=10)

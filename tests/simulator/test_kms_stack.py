@@ -1,8 +1,10 @@
 """A stack with a customer managed KMS key (KmsKey=create), built on moto from the template."""
 
+import json
+
 from local.infobip_sim import make_reports
 from tests.conftest import FAN_OUT
-from tests.kit import assert_nothing_lost, queued
+from tests.kit import FakeLambdaContext, assert_nothing_lost, load_event, queued
 
 
 def test_with_a_customer_managed_key_on_moto_the_collector_and_lookup_still_work(make_stack, sim, collect, lookup_handler):
@@ -16,6 +18,12 @@ def test_with_a_customer_managed_key_on_moto_the_collector_and_lookup_still_work
     raw = stack.clients("s3").list_objects_v2(Bucket=stack.names["ArchiveBucket"], Prefix="raw/")["Contents"][0]["Key"]
     head = stack.clients("s3").head_object(Bucket=stack.names["ArchiveBucket"], Key=raw)
     assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key
+    event, bulk_id = load_event("lookup_bulk_v3.json"), sim.handed_out[0]["bulkId"]
+    event["multiValueQueryStringParameters"] = {"bulkId": [bulk_id], "limit": ["1000"]}
+    event["queryStringParameters"] = {"bulkId": bulk_id, "limit": "1000"}
+    answer = lookup_handler(event, FakeLambdaContext(seconds=10))
+    served = {r["messageId"] for r in json.loads(answer["body"])["results"]}
+    assert answer["statusCode"] == 200 and served == {r["messageId"] for r in sim.handed_out if r["bulkId"] == bulk_id}
 
 
 def test_with_a_customer_managed_key_the_fan_out_keeps_its_data_under_it_and_still_delivers(make_stack, sim, collect, notify):
