@@ -56,6 +56,15 @@ def test_iam_instead_of_keys_on_every_route_and_only_this_accounts_principals():
     assert load_template()["Conditions"]["UsesApiKeys"] == {"Fn::Equals": [{"Ref": "ApiAuth"}, "ApiKey"]}
 
 
+def test_listing_vpc_endpoints_makes_the_api_private_to_them():
+    """aws:SourceVpce is set only on a private API's requests: on a regional one the policy would admit nobody."""
+    resources = expanded()["Resources"]["LookupApi"]["Properties"]
+    assert resources["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+    private = expanded(ApiAllowedVpcEndpoints="vpce-0abc,vpce-0def")["Resources"]["LookupApi"]["Properties"]
+    assert private["EndpointConfiguration"] == {"Types": ["PRIVATE"], "VpcEndpointIds": ["vpce-0abc", "vpce-0def"]}
+    assert private["Parameters"] == {"endpointConfigurationTypes": "PRIVATE"}
+
+
 def test_resource_policy_limits_callers_to_listed_ranges_or_vpc_endpoints():
     assert len(_api()["x-amazon-apigateway-policy"]["Statement"]) == 1, "no limits: nothing denied"
     statements = _api(ApiAllowedSourceIps="203.0.113.0/24", ApiAllowedVpcEndpoints="vpce-0abc")["x-amazon-apigateway-policy"]["Statement"]
