@@ -155,6 +155,47 @@ def resources_present(resolver: Resolver, kind: str) -> dict[str, dict[str, Any]
     return resources_of(resolver.template, kind, resolver)
 
 
+# Every optional part on (with a customer managed key), for checks that must see them all.
+EVERYTHING_ON = {
+    "EventsEnabled": "true",
+    "EventsQueueEnabled": "true",
+    "BulkCountersEnabled": "true",
+    "WebhookUrl": "https://hooks.example.com/dlr",
+    "SearchIndexes": "all",
+    "ConsoleEnabled": "true",
+    "PointInTimeRecovery": "true",
+    "ObjectLockDays": "30",
+    "PollIntervalSeconds": "5",
+    "ApiAllowedSourceIps": "203.0.113.0/24",
+}
+
+
+def expand_template(parameters: dict[str, str]) -> dict[str, Any]:
+    """The CloudFormation that `sam deploy` would create from template.yaml with these parameters:
+    AWS::LanguageExtensions (as sam's --language-extensions expands it), then the SAM transform,
+    offline (code locations stand in; managed policies are not looked up)."""
+    import copy
+
+    from samcli.lib.cfn_language_extensions.api import process_template
+    from samcli.lib.cfn_language_extensions.models import PseudoParameterValues
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, Any]:
+            return {}
+
+    source = copy.deepcopy(load_template())
+    for resource in source["Resources"].values():
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(resource, dict) and key in resource.get("Properties", {}):
+                resource["Properties"][key] = "s3://local/code.zip"
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    values = {"InfobipBaseUrl": "https://x.api.infobip.com", "InfobipApiKeySecret": "s", **parameters}
+    pseudo = PseudoParameterValues(region=REGION, account_id=ACCOUNT, stack_name="dlr-vault", partition="aws")
+    expanded: dict[str, Any] = transform(process_template(source, values, pseudo), values, NoManagedPolicies())
+    return expanded
+
+
 def create_resources(resolver: Resolver, clients: Any, prefix: str = "dlr-vault-local") -> dict[str, str]:
     """Create every KMS key, table, bucket and secret the template defines (those whose Condition
     holds for these parameters); returns logical id -> name."""

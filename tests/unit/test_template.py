@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import os
 import re
 from functools import cache
 from typing import Any
@@ -13,7 +11,7 @@ import pytest
 from dlr_vault.config import CollectorSettings, LookupSettings
 from dlr_vault.index import BULK_INDEX
 from dlr_vault.search import DESTINATION_INDEX, TIME_INDEX
-from local.stack import ROOT, Resolver, function_environment, load_template
+from local.stack import ROOT, Resolver, expand_template, function_environment, load_template
 
 TEMPLATE = load_template()
 RESOURCES = TEMPLATE["Resources"]
@@ -21,23 +19,7 @@ RESOURCES = TEMPLATE["Resources"]
 
 @cache
 def _expanded(parameters: frozenset[tuple[str, str]]) -> dict[str, Any]:
-    from samcli.lib.cfn_language_extensions.api import process_template
-    from samcli.lib.cfn_language_extensions.models import PseudoParameterValues
-    from samtranslator.translator.transform import transform
-
-    class NoManagedPolicies:
-        def load(self) -> dict:
-            return {}
-
-    source = copy.deepcopy(TEMPLATE)
-    for resource in source["Resources"].values():
-        for key in ("CodeUri", "ContentUri"):
-            if isinstance(resource, dict) and key in resource.get("Properties", {}):
-                resource["Properties"][key] = "s3://local/code.zip"
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    values = {"InfobipBaseUrl": "https://x.api.infobip.com", "InfobipApiKeySecret": "s", **dict(parameters)}
-    pseudo = PseudoParameterValues(region="us-east-1", account_id="123456789012", stack_name="dlr-vault", partition="aws")
-    return transform(process_template(source, values, pseudo), values, NoManagedPolicies())
+    return expand_template(dict(parameters))
 
 
 def expanded(**parameters: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from local.stack import load_template
+from local.stack import EVERYTHING_ON, load_template
 from tests.unit.test_template import RESOURCES, expanded, role_actions, statements
 
 CALLER_ROUTES = (
@@ -104,16 +104,6 @@ def test_object_lock_is_off_by_default_and_governance_for_n_days_when_asked():
     assert bucket["ObjectLockEnabled"] is True
     retention = bucket["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
     assert retention["Mode"] == "GOVERNANCE" and int(retention["Days"]) == 30
-
-
-EVERYTHING_ON = {
-    "EventsEnabled": "true",
-    "EventsQueueEnabled": "true",
-    "BulkCountersEnabled": "true",
-    "WebhookUrl": "https://hooks.example.com/dlr",
-    "SearchIndexes": "all",
-    "ConsoleEnabled": "true",
-}
 
 
 def _key_of(resource: dict) -> object:
