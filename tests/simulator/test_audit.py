@@ -44,3 +44,18 @@ def test_numbers_searched_for_on_the_logs_routes_are_masked_in_every_spelling(st
     logged = "\n".join(log_lines)
     assert not any(spelled in logged for spelled in spellings) and "15112345678" not in logged
     assert "151.1234" not in logged and "151 1234" not in logged and "151-1234" not in logged
+
+
+def test_a_number_in_the_path_or_another_parameter_is_masked_however_it_is_separated_and_dates_stay(stack, api, log_lines):
+    for path, params in [
+        ("/reports/+49-151-1234-5678", {}),
+        ("/sms/1/reports", {"messageId": "0049.151.1234.5678"}),
+        ("/sms/3/logs", {"bulkId": "(0049) 151/1234 5678", "sentSince": "2026-11-23T10:00:00.000+0000"}),
+    ]:
+        requests.get(api.url + path, params=params, headers={"x-api-key": LOCAL_API_KEY}, timeout=10)
+    audits = [json.loads(line)["audit"] for line in log_lines if '"lookup audit"' in line]
+    assert audits[0]["path"] == "/reports/+**-***-****-**78"
+    assert audits[1]["query"]["messageId"] == ["****.***.****.**78"]
+    assert audits[2]["query"] == {"bulkId": ["(****) ***/**** **78"], "sentSince": ["2026-11-23T10:00:00.000+0000"]}
+    logged = "\n".join(log_lines)
+    assert not any(spelled in logged for spelled in ("151-1234", "151.1234", "151/1234", "1234 5678"))

@@ -195,17 +195,9 @@ def test_the_created_keys_policy_admits_only_this_stacks_logs_alarms_and_event_b
         "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/dlr-vault/*",
     ]
     assert by_sid["AlarmsPublishToTheTopic"]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
-    events = by_sid["EventBridgeForThisStacksBusAndRuleTargets"]
+    events = by_sid["EventBridgeForThisAccountsBusAndRuleTargets"]
     assert events["Principal"] == {"Service": "events.amazonaws.com"}
-    assert events["Condition"] == {
-        "StringEquals": {"aws:SourceAccount": "123456789012"},
-        "ArnLike": {
-            "aws:SourceArn": [
-                "arn:aws:events:us-east-1:123456789012:event-bus/dlr-vault-reports",
-                "arn:aws:events:us-east-1:123456789012:rule/dlr-vault-reports/*",
-            ]
-        },
-    }
+    assert events["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
     assert expanded(KmsKey="create")["Resources"]["DataKey"]["Properties"]["EnableKeyRotation"] is True
     # every log group this stack makes is one the key's logs statement admits
     for name, group in expanded(KmsKey="create", **EVERYTHING_ON)["Resources"].items():

@@ -5,9 +5,12 @@ raw path or query could hold a phone number and an access log cannot mask it. Th
 the same requestId, adds the path and query, masked:
 - the parameters that name a number (`to`, `destination`) keep only their last two digits, in any
   spelling the logs routes accept (`+41 79 302 67 31`, `0041-79-302-67-31`, ...);
-- everywhere else, every run of 7 to 15 digits (E.164 lengths, an optional `+` before, single
-  spaces between groups) is cut to its last two digits. A numeric id of that length is masked too:
-  the audit trail keeps who and when, never a readable number.
+- the time parameters (`sentSince`, `sentUntil`) keep their dates, and lose any plain run of 7 or
+  more digits;
+- everywhere else (the path too), every run of 7 to 15 digits, however they are separated (spaces,
+  dots, dashes, slashes, brackets: `+41/79/302 67 31`), keeps only its last two digits. A message
+  id holding that many digits is masked too: the audit trail keeps who and when, never a readable
+  number.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import re
 from typing import Any
 
 NUMBER_PARAMETERS = frozenset({"to", "destination"})
-_NUMBER = re.compile(r"(?<![0-9])\+?[0-9](?: ?[0-9]){6,14}(?![0-9])")
+TIME_PARAMETERS = frozenset({"sentSince", "sentUntil"})
+_NUMBER = re.compile(r"(?<![0-9])\+?[0-9](?:[ ./()-]*[0-9]){6,14}(?![0-9])")
+_PLAIN_NUMBER = re.compile(r"(?<![0-9])[0-9]{7,}(?![0-9])")
 _DIGIT = re.compile(r"[0-9]")
 
 
@@ -27,13 +32,15 @@ def _all_but_last_two(text: str) -> str:
     return "".join("*" if at in hidden else char for at, char in enumerate(text))
 
 
-def mask(text: str) -> str:
+def mask(text: str, number: re.Pattern[str] = _NUMBER) -> str:
     """`text` with every phone-number-like run of digits masked but its last two digits."""
-    return _NUMBER.sub(lambda found: _all_but_last_two(found.group()), text)
+    return number.sub(lambda found: _all_but_last_two(found.group()), text)
 
 
 def mask_parameter(name: str, value: str) -> str:
-    return _all_but_last_two(value) if name in NUMBER_PARAMETERS else mask(value)
+    if name in NUMBER_PARAMETERS:
+        return _all_but_last_two(value)
+    return mask(value, _PLAIN_NUMBER if name in TIME_PARAMETERS else _NUMBER)
 
 
 def audit_record(event: dict[str, Any], status: int) -> dict[str, Any]:

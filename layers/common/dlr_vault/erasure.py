@@ -38,7 +38,7 @@ Drop = Callable[[Any], bool]
 
 
 class NotErasable(Exception):
-    """The stack cannot erase safely yet (no destination index, pages waiting in the fallback table)."""
+    """Nothing is erased: pages wait in the fallback table, or the number is not in international format."""
 
 
 class StillArriving(Exception):
@@ -161,8 +161,8 @@ class Erasure:
     def erase(self, number: str, *, extra_days: Iterable[date] = (), now: datetime | None = None) -> tuple[Erased, str]:
         """Erase every report sent to `number` (any international spelling); returns what was done and the audit record's key."""
         digits = normalise_number(number)
-        if digits is None or digits.startswith("0"):
-            raise ValueError("give the number in international format (+41 79 302 67 31 or 0041 79 302 67 31), as Infobip writes it")
+        if digits is None or digits.startswith("0") or "(0)" in number.replace(" ", ""):
+            raise NotErasable("give the number in international format (+41 79 302 67 31 or 0041 79 302 67 31), as Infobip writes it")
         waiting = list(self._pending_fallback)
         if waiting:
             raise NotErasable(f"{len(waiting)} page(s) wait in the fallback table: restore them first (make restore-fallback)")

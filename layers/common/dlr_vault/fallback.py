@@ -59,17 +59,17 @@ class FallbackStore:
         except Exception:
             logger.exception("the fallback table refused the page too: its body follows in the log", extra={"raw_key": raw_key})
             _log_in_parts(raw_key, data)
-            self._drop_partial(raw_key, written)
+            self._drop_partial(raw_key, min(written + 1, len(chunks)))  # the refused chunk may have landed anyway
             return
         logger.critical(
             "raw page NOT archived: kept in the fallback table until restored to raw/",
             extra={"raw_key": raw_key, "chunks": len(chunks), "fallback_table": self.table},
         )
 
-    def _drop_partial(self, raw_key: str, written: int) -> None:
-        """Remove the chunks a failed keep wrote, so no half page waits for a restore (the log has it whole)."""
+    def _drop_partial(self, raw_key: str, chunks: int) -> None:
+        """Remove the chunks a failed keep may have written, so no half page waits for a restore (the log has it whole)."""
         try:
-            for number in range(written):
+            for number in range(chunks):
                 self._ddb.delete_item(TableName=self.table, Key={"rawKey": {"S": raw_key}, "chunk": {"N": str(number)}})
         except Exception:
             logger.exception("a half-kept page stays in the fallback table; restore will refuse it", extra={"raw_key": raw_key})

@@ -140,19 +140,26 @@ class PageStore:
     def _archive_or_fail(self, run: Run, key: str, page: Page, kind: PageKind, parsed: Parsed | None) -> str:
         """Put the raw bytes, retrying; returns the key they are under. If S3 will not take them,
         keep them in the fallback table, index anyway, fail."""
-        body = page.body
-        for attempt in range(ARCHIVE_ATTEMPTS):
+        body, attempt, taken = page.body, 0, 0
+        while True:
             try:
                 self.archive.put_raw(key, body)
                 return key
-            except RawKeyTaken as exc:  # other bytes hold the key (never overwritten): the page takes a fresh one at once
+            except RawKeyTaken as exc:  # other bytes hold the key (never overwritten): a fresh one, at once, not an attempt
                 last: Exception = exc
-                key = self.archive.raw_key(page.fetched_at, kind.name)
-                logger.error("raw key already taken by other bytes: the page goes under a fresh key", extra={"raw_key": key})
+                taken += 1
+                fresh = self.archive.raw_key(page.fetched_at, kind.name)
+                logger.error(
+                    "raw key already taken by other bytes: the page goes under a fresh key", extra={"raw_key": key, "fresh_key": fresh}
+                )
+                key = fresh
+                if taken == ARCHIVE_ATTEMPTS:
+                    break
             except Exception as exc:
                 last = exc
-                wait = min(4.0, 0.25 * 2**attempt)
-                if attempt + 1 == ARCHIVE_ATTEMPTS or run.time_left() < wait + run.page_cost:
+                attempt += 1
+                wait = min(4.0, 0.25 * 2 ** (attempt - 1))
+                if attempt == ARCHIVE_ATTEMPTS or run.time_left() < wait + run.page_cost:
                     break
                 run.stats.retries += 1
                 self._sleep(wait)
