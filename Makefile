@@ -98,9 +98,11 @@ restore-fallback: venv  ## put pages S3 refused back into raw/ (STACK=<stack nam
 	@test -n "$(STACK)" || { echo "usage: make restore-fallback STACK=<stack name>"; exit 2; }
 	$(BIN)/python -m ops.restore_fallback --stack $(STACK)
 
-erase: venv  ## erase every report to one number (GDPR art. 17): make erase NUMBER=<msisdn> STACK=<stack> (STACK=local: the demo's)
-	@test -n "$(NUMBER)" -a -n "$(STACK)" || { echo "usage: make erase NUMBER=<phone number> STACK=<stack name, or local while make demo serves> [ERASE_ARGS=--since YYYY-MM-DD]"; exit 2; }
-	@$(BIN)/python -m ops.erase --stack $(STACK) --number "$(NUMBER)" $(ERASE_ARGS)  # @: make must not echo the number
+# The number reaches the command in its environment, never its arguments; without NUMBER it is typed
+# unseen at a prompt, which also keeps it out of make's own arguments and the shell's history.
+erase: venv  ## erase every report to one number (GDPR art. 17): make erase STACK=<stack> [NUMBER=<msisdn>] (STACK=local: the demo's)
+	@test -n "$(STACK)" || { echo "usage: make erase STACK=<stack name, or local while make demo serves> [NUMBER=<phone number>, else asked] [ERASE_ARGS=--since YYYY-MM-DD]"; exit 2; }
+	@ERASE_NUMBER="$(NUMBER)" $(BIN)/python -m ops.erase --stack $(STACK) $(ERASE_ARGS)
 
 # uv pip compile --upgrade: the newest versions the requirement files allow, each with the hashes of
 # all its files. The layer is resolved for Lambda (arm64, 3.13); the others for any platform.

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from datetime import date, timedelta
+from getpass import getpass
 from pathlib import Path
 
 import ops  # noqa: F401 - puts the layer's dlr_vault on the path
@@ -65,10 +66,18 @@ def build(outputs: dict[str, str]) -> Erasure:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack", required=True, help="stack name (reads its outputs); `local` for the demo's")
-    parser.add_argument("--number", required=True, help="the phone number, any spelling (+41 79 302 67 31, 0041793026731, ...)")
+    parser.add_argument(
+        "--number",
+        help="the phone number in international format, any spelling (+41 79 302 67 31, 0041793026731, ...); "
+        "without it: $ERASE_NUMBER, or typed unseen at a prompt (keeps it out of the process list)",
+    )
     parser.add_argument("--since", type=date.fromisoformat, help="also read every archive day from this one (YYYY-MM-DD)")
     parser.add_argument("--until", type=date.fromisoformat, help="... up to this day (default today)")
     args = parser.parse_args(argv)
+    number = args.number or os.environ.get("ERASE_NUMBER") or (getpass("phone number to erase: ") if sys.stdin.isatty() else "")
+    if not number.strip():
+        print("no number: give --number, set ERASE_NUMBER, or run it in a terminal to type it")
+        return 2
 
     outputs = _local_outputs() if args.stack == "local" else None
     from dlr_vault import aws
@@ -82,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     erasure = build(outputs)
     table = outputs["ReportsTableName"]
     try:
-        done, record = erasure.erase(args.number, extra_days=_days(args.since, args.until))
+        done, record = erasure.erase(number, extra_days=_days(args.since, args.until))
     except (NotErasable, StillArriving) as refused:
         print(f"not erased: {refused}")
         return 2

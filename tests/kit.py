@@ -312,3 +312,9 @@ def queued(stack: Any, queue: str = "EventsQueue") -> list[dict[str, Any]]:
             bodies.append(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return bodies
+
+
+def stack_with_outputs(cloudformation: Any, name: str, outputs: dict[str, str]) -> None:
+    """A CloudFormation stack (on moto) whose Outputs are these values: what the operator commands read."""
+    body = {"Resources": {"Handle": {"Type": "AWS::SQS::Queue"}}, "Outputs": {k: {"Value": v} for k, v in outputs.items()}}
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(body))  # a stack needs one resource

@@ -22,7 +22,7 @@ from local.stack import load_handler
 from local.streams import FeedStats
 from ops.erase import OUTPUTS, build
 from tests.conftest import FAN_OUT, LOCAL_API_KEY
-from tests.kit import FakeLambdaContext, load_event
+from tests.kit import FakeLambdaContext, load_event, stack_with_outputs
 from tests.simulator.test_bulk_counters import from_the_counters, from_the_index
 from tests.simulator.test_logs_api import NUMBER, SPELLINGS, recent
 
@@ -250,15 +250,7 @@ def test_the_erasure_role_may_make_every_call_make_erase_makes(vault, monkeypatc
     from tests.unit.test_template import role_actions
 
     outputs = vault.outputs(*OUTPUTS)
-    aws.client("cloudformation").create_stack(
-        StackName="erasing",
-        TemplateBody=json.dumps(
-            {
-                "Resources": {"Handle": {"Type": "AWS::SQS::Queue"}},  # a stack needs one resource
-                "Outputs": {name: {"Value": value} for name, value in outputs.items()},
-            }
-        ),
-    )
+    stack_with_outputs(aws.client("cloudformation"), "erasing", outputs)
     calls: set[str] = set()
     api_call, batch_call = BaseClient._make_api_call, DynamoDBJson._call
 
@@ -278,3 +270,19 @@ def test_the_erasure_role_may_make_every_call_make_erase_makes(vault, monkeypatc
     assert "erased: 9 report(s)" in capsys.readouterr().out
     assert {"cloudformation:DescribeStacks", "s3:DeleteObjectVersion", "dynamodb:BatchWriteItem"} <= calls
     assert calls <= role_actions("Erasure"), calls - role_actions("Erasure")
+
+
+def test_the_number_comes_from_the_environment_or_not_at_all_never_from_a_default(vault, monkeypatch, capsys):
+    """`make erase` hands the number over in ERASE_NUMBER (not in the arguments, which any user can list)."""
+    from ops.erase import main
+
+    outputs = vault.outputs(*OUTPUTS)
+    stack_with_outputs(aws.client("cloudformation"), "by-env", outputs)
+    monkeypatch.delenv("ERASE_NUMBER", raising=False)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert main(["--stack", "by-env"]) == 2 and "no number" in capsys.readouterr().out
+    assert any(mentions(data) for data in archive_versions(vault).values())
+    monkeypatch.setenv("ERASE_NUMBER", "+41 79 302 67 31")
+    assert main(["--stack", "by-env"]) == 0
+    assert "erased: 9 report(s)" in capsys.readouterr().out
+    assert not any(mentions(data) for data in archive_versions(vault).values())

@@ -27,27 +27,21 @@ def test_smoke_without_a_stack_name_asks_for_one():
     assert done.returncode == 2 and "STACK=<stack name>" in done.stdout
 
 
-def _stack_with_outputs(name: str, outputs: dict[str, str]) -> None:
-    import json
-
-    import boto3
-
-    body = {"Resources": {"Handle": {"Type": "AWS::SQS::Queue"}}, "Outputs": {k: {"Value": v} for k, v in outputs.items()}}
-    boto3.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(body))
-
-
 def test_smoke_reads_a_consumers_key_from_the_per_consumer_outputs():
     import boto3
     import pytest
     from moto import mock_aws
 
     from smoke.conftest import read_deployed
+    from tests.kit import stack_with_outputs
 
     with mock_aws():
         apigw = boto3.client("apigateway")
         ids = {n: apigw.create_api_key(name=n, enabled=True, value=f"{n}-key-0123456789abcdef")["id"] for n in ("billing", "support")}
-        _stack_with_outputs("keys", {"ApiUrl": "https://x.example/v1/", **{f"ApiKeyId{n}": i for n, i in ids.items()}})
-        _stack_with_outputs("iam", {"ApiUrl": "https://y.example/v1"})
+        stack_with_outputs(
+            boto3.client("cloudformation"), "keys", {"ApiUrl": "https://x.example/v1/", **{f"ApiKeyId{n}": i for n, i in ids.items()}}
+        )
+        stack_with_outputs(boto3.client("cloudformation"), "iam", {"ApiUrl": "https://y.example/v1"})
 
         assert read_deployed("keys").api_key == "billing-key-0123456789abcdef"  # the first name, by default
         chosen = read_deployed("keys", "support")
