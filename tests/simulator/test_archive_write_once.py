@@ -102,3 +102,29 @@ def test_a_page_whose_fresh_key_is_already_taken_goes_under_another_at_once(stac
     assert kept(stack).raw_pages[taken] == first and len(kept(stack).raw_pages) == 2
     assert not list(FallbackStore(stack.names["FallbackTable"], stack.clients("dynamodb")).pending())
     assert_nothing_lost(stack, sim.handed_out)
+
+
+def test_a_taken_key_met_on_the_last_archive_attempt_is_not_an_attempt(stack, sim, collect, monkeypatch):
+    """S3 refuses three puts, and the fourth meets a key other bytes hold: the page still goes under
+    a fresh key in this run, instead of to the fallback table with S3 working."""
+    from botocore.exceptions import ClientError
+
+    sim.add(make_reports(60))
+    assert collect()["outcome"] == "ok"
+    ((taken, first),) = kept(stack).raw_pages.items()
+    keys, fresh, put, calls = iter([taken]), Archive.raw_key, Archive.put_raw, []
+    monkeypatch.setattr(Archive, "raw_key", staticmethod(lambda at, kind: next(keys, None) or fresh(at, kind)))
+
+    def s3_down_three_times(self, key, body):
+        calls.append(key)
+        if len(calls) <= 3:
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "PutObject")
+        return put(self, key, body)
+
+    monkeypatch.setattr(Archive, "put_raw", s3_down_three_times)
+    sim.add(make_reports(40, seed=7))
+    result = collect()
+    assert calls[:4] == [taken] * 4 and calls[4] != taken, "three refusals, the taken key, then a fresh one"
+    assert result["outcome"] == "ok" and kept(stack).raw_pages[taken] == first
+    assert not list(FallbackStore(stack.names["FallbackTable"], stack.clients("dynamodb")).pending())
+    assert_nothing_lost(stack, sim.handed_out)

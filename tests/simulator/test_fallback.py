@@ -13,7 +13,7 @@ from dlr_vault.archive import Archive
 from dlr_vault.fallback import CHUNK_BYTES, FallbackCorrupt, FallbackStore, restore
 from dlr_vault.ingest import CollectorFailed
 from local.infobip_sim import make_reports
-from tests.kit import assert_nothing_lost, aws_failing, fallback_pages, kept
+from tests.kit import assert_nothing_lost, aws_failing, fallback_pages, kept, on_the_wire
 
 CLOUDWATCH_EVENT_LIMIT = 256 * 1024 - 26  # bytes per log event, less CloudWatch's per-event overhead
 
@@ -101,6 +101,30 @@ def test_a_page_the_table_took_only_in_part_is_not_left_half_kept(stack, log_lin
     with aws_failing(stack.clients("dynamodb"), "PutItem", body_contains='"chunk": {"N": "1"}', status=500, code="InternalServerError"):
         store.keep(key, body)
     assert list(store.pending()) == []
+    parts = [json.loads(line) for line in log_lines if "body_gzip_b64" in line]
+    assert gzip.decompress(base64.b64decode("".join(p["body_gzip_b64"] for p in parts))) == body
+
+
+def test_a_chunk_whose_put_landed_but_failed_is_removed_too(stack, log_lines):
+    """The table stores the first chunk, but its answer never comes back: that chunk is removed
+    too, so no half page waits in the table (blocking restores and erasures); the log has it whole."""
+    from botocore.exceptions import ReadTimeoutError
+    from moto.core.models import botocore_stubber
+
+    store = FallbackStore(stack.names["FallbackTable"], stack.clients("dynamodb"), chunk_bytes=64)
+    key = "raw/dt=2026-11-23/20261123T120000000000Z-0ddba11c0ffe.v1.json.gz"
+    body = json.dumps({"results": [{"messageId": f"m{i}"} for i in range(50)]}).encode()
+
+    def lands_then_times_out(request, event_name, **_):
+        botocore_stubber(event_name=event_name, request=request)  # the chunk is stored ...
+        raise ReadTimeoutError(endpoint_url=request.url)  # ... and the answer is lost
+
+    with on_the_wire(stack.clients("dynamodb"), "PutItem", lands_then_times_out):
+        store.keep(key, body)
+    left = stack.clients("dynamodb").query(
+        TableName=stack.names["FallbackTable"], KeyConditionExpression="rawKey = :k", ExpressionAttributeValues={":k": {"S": key}}
+    )["Items"]
+    assert left == [] and list(store.pending()) == []
     parts = [json.loads(line) for line in log_lines if "body_gzip_b64" in line]
     assert gzip.decompress(base64.b64decode("".join(p["body_gzip_b64"] for p in parts))) == body
 
